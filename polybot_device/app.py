@@ -1,0 +1,192 @@
+"""Wires the parts. The data path, top to bottom:
+
+    mic (ALSA thread, native rate) -> 24 kHz mono -> echo gate -> outbox -> WebSocket -> server VAD
+    server -> protocol -> Play -> speaker (ALSA thread, resampled to the device rate)
+
+Each long-lived task owns one resource (the capture PCM, the socket, the playback PCM) and shutdown
+is cancellation of the TaskGroup, whose cleanups close them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from .apikey import KeySource
+from .audio.capture import MicCapture
+from .audio.playback import SpeakerPlayback
+from .config import Config
+from .realtime import events as ev
+from .realtime.connection import RealtimeLink
+from .realtime.instructions import conversation_instructions, one_way_instructions
+from .realtime.outbox import Outbox
+from .realtime.protocol import (Action, ConversationProtocol, Play, ResponseFinished, SetActivity,
+                                SpeechStarted, Transcript, UtteranceEnded)
+from .state import Activity, StatusModel
+
+log = logging.getLogger(__name__)
+
+
+class Translator:
+    def __init__(self, config: Config, keys: KeySource, status: StatusModel) -> None:
+        self.config = config
+        self.status = status
+        self._ids = ev.EventIds()
+        self._other_language = config.languages[1] if len(config.languages) > 1 else config.languages[0]
+        self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
+                             lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
+        self.link = RealtimeLink(config.api, keys, status, self.outbox, self._new_protocol,
+                                 self._on_action, on_session_lost=self._on_session_lost)
+        self.capture: MicCapture | None = None
+        self.playback: SpeakerPlayback | None = None
+        self._end_check: asyncio.TimerHandle | None = None
+        self._speech_ended_at: float | None = None
+        self.utterances_translated = 0
+        self.response_latencies_s: list[float] = []
+        """End of speech (commit) to the first audio handed to the speaker, per response."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def run(self, on_started: Callable[[], None] = lambda: None) -> None:
+        loop = asyncio.get_running_loop()
+        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status)
+        self.playback = SpeakerPlayback(self.config.audio.output, loop, self._on_speaker_status)
+        self.capture.start()
+        self.playback.start()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._pump_mic(self.capture, self.playback), name="mic")
+                tasks.create_task(self.link.run(), name="link")
+                self.status.update(started=True)
+                on_started()
+        finally:
+            if self._end_check:
+                self._end_check.cancel()
+            self.capture.stop()
+            self.playback.stop()
+
+    def liveness_checks(self) -> list[Callable[[], str | None]]:
+        """For the watchdog: the audio threads must keep reporting in."""
+        return [self._check_capture, self._check_playback]
+
+    def _check_capture(self) -> str | None:
+        return self.capture.stuck_reason() if self.capture else None
+
+    def _check_playback(self) -> str | None:
+        return self.playback.stuck_reason() if self.playback else None
+
+    # -- the mic path (50 times a second: keep it lean) ------------------------------------------
+
+    async def _pump_mic(self, capture: MicCapture, playback: SpeakerPlayback) -> None:
+        gate = self.config.audio.echo_gate
+        tail_s = self.config.audio.echo_tail_ms / 1000
+        outbox, link = self.outbox, self.link
+        while True:
+            chunk = await capture.read()
+            if gate and (playback.is_playing() or playback.quiet_for_s() < tail_s):
+                continue  # our own speaker's voice must not reach the server's VAD
+            outbox.append(chunk)
+            link.audio_ready()
+
+    # -- what the server says ------------------------------------------------------------------
+
+    def _new_protocol(self) -> ConversationProtocol:
+        return ConversationProtocol(self._session_update(), self._ids)
+
+    def _session_update(self) -> dict:
+        cfg = self.config
+        if cfg.mode == "one-way":
+            text = one_way_instructions(cfg.languages[0], cfg.glossary)
+        else:
+            text = conversation_instructions(cfg.languages[0], self._other_language, cfg.glossary)
+        return ev.session_update(cfg, text, self._ids.next())
+
+    def _on_action(self, action: Action) -> None:
+        if isinstance(action, Play):
+            assert self.playback is not None
+            if self._speech_ended_at is not None:
+                self.response_latencies_s.append(time.monotonic() - self._speech_ended_at)
+                self._speech_ended_at = None
+            self.playback.play(action.pcm, action.item_id)
+            if self.status.facts.activity is not Activity.SPEAKING:
+                self.status.update(activity=Activity.SPEAKING)
+                self._watch_playback_end()
+        elif isinstance(action, SpeechStarted):
+            self.outbox.utterance_started(action.audio_start_ms)
+            if not self.config.audio.echo_gate and self.playback and self.playback.is_playing():
+                log.info("barge-in: the person spoke over the translation")
+                self.interrupt()
+        elif isinstance(action, SetActivity):
+            if self.status.facts.activity is not Activity.SPEAKING:
+                self.status.update(activity=action.activity)
+        elif isinstance(action, UtteranceEnded):
+            self._speech_ended_at = time.monotonic()
+        elif isinstance(action, ResponseFinished):
+            self.outbox.utterance_answered()
+            if action.status == "completed":
+                self.utterances_translated += 1
+        elif isinstance(action, Transcript):
+            if self.config.privacy.log_transcripts:
+                log.info("%s: %s", action.role, action.text)
+
+    def _on_session_lost(self) -> None:
+        self._speech_ended_at = None
+        if self.status.facts.activity is Activity.HEARING:
+            self.status.update(activity=Activity.IDLE)
+
+    # -- stop-and-truncate (voice barge-in now; the button calls it too) -------------------------
+
+    def interrupt(self) -> None:
+        """Stop the translation at once and tell the server how much of it was heard."""
+        if self.playback is None:
+            return
+        played_ms = self.playback.stop_now()
+        protocol = self.link.protocol
+        if protocol is not None:
+            self.link.send(protocol.interrupt(played_ms))
+        self.status.update(activity=Activity.IDLE)
+
+    def _watch_playback_end(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._end_check = loop.call_later(0.05, self._check_playback_end)
+
+    def _check_playback_end(self) -> None:
+        self._end_check = None
+        if self.playback is not None and self.playback.is_playing():
+            self._watch_playback_end()
+        elif self.status.facts.activity is Activity.SPEAKING:
+            self.status.update(activity=Activity.IDLE)
+
+    # -- live changes (SIGHUP) --------------------------------------------------------------------
+
+    def reconfigure(self, new: Config) -> None:
+        """Languages, mode, VAD, glossary and privacy change on the live session; devices and the
+        API endpoint are opened once and need a restart."""
+        old = self.config
+        if new.audio != old.audio or new.api != old.api:
+            log.warning("reload: audio and api settings take effect after a restart; the rest applies now")
+            new = Config(**{**new.__dict__, "audio": old.audio, "api": old.api})
+        self.config = new
+        if self._other_language not in new.languages[1:]:
+            self._other_language = new.languages[1] if len(new.languages) > 1 else new.languages[0]
+        protocol = self.link.protocol
+        if protocol is not None:
+            self.link.send(protocol.reconfigure(self._session_update()))
+        log.info("reload: mode %s, languages %s", new.mode, ", ".join(new.languages))
+
+    # -- device status (called on the loop by the audio threads) ----------------------------------
+
+    def _on_mic_status(self, present: bool, detail: str) -> None:
+        if present:
+            log.info("microphone ready: %s", detail)
+        else:
+            log.warning("microphone missing: %s", detail)
+        self.status.update(mic_present=present, detail="" if present else detail)
+
+    def _on_speaker_status(self, present: bool, detail: str) -> None:
+        if present:
+            log.info("speaker ready: %s", detail)
+        else:
+            log.warning("speaker unavailable: %s", detail)

@@ -1,0 +1,202 @@
+"""Command line: run, check-config, devices, simulate, demo.
+
+Exit codes are a contract (systemd, installers and fleet tools read them): 0 clean stop,
+78 any configuration problem (EX_CONFIG, also for a bad command line: the unit's ExecStart is
+configuration too), 1 an unexpected crash, logged with its traceback. No other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import yaml
+
+from .apikey import KeySource, SecretRedactor
+from .config import EX_CONFIG, Config, ConfigError, config_to_dict, load_config
+
+log = logging.getLogger("polybot_device")
+
+EX_OK = 0
+EX_CRASH = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EX_CONFIG)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="polybot-device", description="Speech translator gadget daemon.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the daemon in the foreground (systemd runs it this way)")
+    run.add_argument("--config", required=True, type=Path, help="YAML config file")
+
+    check = sub.add_parser("check-config", help="validate a config and print the effective values")
+    check.add_argument("config", type=Path)
+
+    sub.add_parser("devices", help="list ALSA capture/playback devices with their rates and channels")
+
+    sim = sub.add_parser("simulate", help="run the local Realtime API simulator on loopback")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--host", default="127.0.0.1", help="a loopback address (the simulator never listens elsewhere)")
+    sim.add_argument("--response-delay", type=float, default=0.0, metavar="SECONDS")
+
+    demo = sub.add_parser("demo", help="simulator + daemon, audio from a WAV file to a WAV file; no sound card needed")
+    demo.add_argument("--input", type=Path, default=None, help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
+    demo.add_argument("--output", type=Path, default=Path("demo-output/translated.wav"))
+    demo.add_argument("--mic-rate", type=int, default=48000)
+    demo.add_argument("--mic-channels", type=int, default=2)
+    demo.add_argument("--speaker-rate", type=int, default=48000)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return run_daemon(args.config)
+        if args.command == "check-config":
+            return check_config(args.config)
+        if args.command == "devices":
+            from .audio.devices import format_devices, list_devices
+
+            print(format_devices(list_devices()))
+            return EX_OK
+        if args.command == "simulate":
+            return simulate(args.host, args.port, args.response_delay)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(args)
+    except KeyboardInterrupt:
+        return EX_OK
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def check_config(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"polybot-device: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"# {path}: valid. Effective configuration (defaults filled in):")
+    print(yaml.safe_dump(config_to_dict(config), sort_keys=False).rstrip())
+    source = KeySource(config.api.key_file).describe()
+    if source == "none":
+        source = "none in this environment (under systemd, LoadCredential=openai_api_key provides it)"
+    print(f"# api key: {source} (the key itself is never shown)")
+    return EX_OK
+
+
+def run_daemon(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"polybot-device: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    from .service import setup_logging
+
+    redactor = SecretRedactor()
+    setup_logging(config.logging.level, redactor)
+    keys = KeySource(config.api.key_file, on_key=redactor.add)
+    try:
+        keys.check_configured()
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return EX_CONFIG
+    try:
+        return asyncio.run(serve(config, keys, path))
+    except Exception:
+        log.exception("unexpected crash")
+        return EX_CRASH
+
+
+async def serve(config: Config, keys: KeySource, path: Path | None = None) -> int:
+    """The daemon: returns 0 after SIGTERM/SIGINT; a crash propagates (exit 1)."""
+    from .app import Translator
+    from .service import Notifier, run_watchdog, watchdog_interval_s
+    from .state import StatusModel
+
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    notifier = Notifier()
+    status = StatusModel()
+    translator = Translator(config, keys, status)
+    stopping = False
+
+    def stop(signame: str) -> None:
+        nonlocal stopping
+        if not stopping:
+            log.info("%s: stopping", signame)
+            stopping = True
+            notifier.stopping()
+            main_task.cancel()
+
+    def reload() -> None:
+        if path is None:
+            return
+        try:
+            new = load_config(path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return
+        translator.reconfigure(new)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig.name)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+
+    def started() -> None:
+        status.subscribe(notifier.on_state)
+        notifier.ready(status.state.words)
+        log.info("polybot-device running: mode %s, languages %s", config.mode, ", ".join(config.languages))
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(translator.run(started), name="translator")
+            interval = watchdog_interval_s()
+            if interval is not None:
+                tasks.create_task(run_watchdog(notifier, interval, translator.liveness_checks()), name="watchdog")
+    except asyncio.CancelledError:
+        if stopping:
+            return EX_OK
+        raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+    return EX_OK
+
+
+def simulate(host: str, port: int, response_delay_s: float) -> int:
+    from .config import _is_loopback
+    from .simulator import SimulatorOptions, run_simulator
+
+    if not _is_loopback(host):
+        print(f"polybot-device: simulate --host: expected a loopback address, got {host!r}", file=sys.stderr)
+        return EX_CONFIG
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = SimulatorOptions(response_delay_s=response_delay_s)
+
+    def ready(url: str) -> None:
+        print(f"Realtime simulator listening on {url}", flush=True)
+        print(f"Point the daemon at it with:  api: {{url: {url}}}  and any OPENAI_API_KEY", flush=True)
+
+    try:
+        asyncio.run(run_simulator(host, port, options, on_ready=ready))
+    except OSError as exc:
+        print(f"polybot-device: simulate: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return EX_CONFIG
+    return EX_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

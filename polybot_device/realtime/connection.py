@@ -1,0 +1,298 @@
+"""The WebSocket to the Realtime API: connect, configure, pump audio out and events in, reconnect.
+
+This module owns the socket and nothing else. What an event means is the protocol module's job
+(:mod:`.protocol`); what to keep while offline is the outbox's (:mod:`.outbox`). Every failure
+ends in the same place, :meth:`RealtimeLink.run`'s loop, which chooses the delay by cause:
+refused key -> ``api.auth_retry_s`` and the key is read again; 429 -> the server's Retry-After;
+anything else -> exponential backoff with full jitter, reset after a session that went live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from ..apikey import ApiKey, KeySource, KeyUnavailable
+from ..config import ApiConfig
+from ..state import Link, StatusModel
+from .backoff import Backoff
+from .events import audio_append_json
+from .outbox import Outbox
+from .protocol import Action, ConversationProtocol, Send, SessionLive, SessionOver
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+"""Largest server frame we accept. Audio deltas are a few KiB; a bigger frame is a fault, and
+websockets closes the connection (1009) rather than buffer it: we then reconnect."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    cause: str  # words for the log and, later, a metrics label
+    went_live: bool = False
+    auth: bool = False
+    retry_after_s: float | None = None
+    immediate: bool = False  # the server ended a healthy session (e.g. expiry): reconnect now
+
+
+class RealtimeLink:
+    """Owns the connection. ``on_action`` receives every protocol action except the sends."""
+
+    def __init__(
+        self,
+        api: ApiConfig,
+        keys: KeySource,
+        status: StatusModel,
+        outbox: Outbox,
+        make_protocol: Callable[[], ConversationProtocol],
+        on_action: Callable[[Action], None],
+        on_session_lost: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._api = api
+        self._keys = keys
+        self._status = status
+        self._outbox = outbox
+        self._make_protocol = make_protocol
+        self._on_action = on_action
+        self._on_session_lost = on_session_lost
+        self._backoff = Backoff(api.backoff_initial_s, api.backoff_max_s)
+        self._ws: ClientConnection | None = None
+        self._audio_waiting = asyncio.Event()
+        self.protocol: ConversationProtocol | None = None
+        self._pending_sends: set[asyncio.Task[None]] = set()
+        self._offline_since: float | None = None
+        self.reconnects = 0
+        self.sessions = 0
+        self.sessions_live = 0
+
+    # -- called by the rest of the daemon (event loop thread) -----------------------------------
+
+    def audio_ready(self) -> None:
+        """New audio is in the outbox; the sender sends it if a session is live."""
+        self._audio_waiting.set()
+
+    def send(self, actions: list[Action]) -> None:
+        """Send protocol-built events now, if connected; a dead session needs none of them."""
+        for action in actions:
+            if isinstance(action, Send):
+                self._send_later(action.event)
+
+    @property
+    def live(self) -> bool:
+        return self.protocol is not None and self.protocol.live
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect and serve forever; returns only by cancellation."""
+        logged_cause: str | None = None
+        while True:
+            ever_live = self.sessions_live > 0
+            if self._status.facts.link is not Link.AUTH_ERROR:
+                self._status.update(link=Link.OFFLINE if ever_live else Link.CONNECTING)
+            outcome = await self._attempt()
+            if outcome.went_live:
+                self._backoff.reset()
+                logged_cause, self._offline_since = None, time.monotonic()
+                if outcome.immediate:
+                    log.info("server ended the session (%s): starting a new one", outcome.cause)
+                else:
+                    log.warning("connection lost: %s; reconnecting", outcome.cause)
+            elif self._offline_since is None:
+                self._offline_since = time.monotonic()
+            if outcome.auth:
+                self._status.update(link=Link.AUTH_ERROR, detail=outcome.cause)
+                delay = self._api.auth_retry_s
+            else:
+                self._status.update(link=Link.OFFLINE if self.sessions_live else Link.CONNECTING,
+                                    detail=outcome.cause)
+                delay = 0.0 if outcome.immediate else self._backoff.next_delay()
+                if outcome.retry_after_s is not None:
+                    delay = max(delay, outcome.retry_after_s)
+            if not outcome.went_live and outcome.cause != logged_cause:
+                log.warning("cannot connect: %s; retrying in %.1f s", outcome.cause, delay)
+                logged_cause = outcome.cause
+            self.reconnects += 1
+            await asyncio.sleep(delay)
+
+    async def _attempt(self) -> Outcome:
+        try:
+            key = self._keys.read()
+        except KeyUnavailable as exc:
+            return Outcome(str(exc), auth=True)
+        try:
+            ws = await connect(
+                self._uri(),
+                additional_headers=self._auth_header(key),
+                open_timeout=self._api.connect_timeout_s,
+                ping_interval=self._api.ping_interval_s,
+                ping_timeout=self._api.ping_timeout_s,
+                close_timeout=0.5,
+                max_size=MAX_FRAME_BYTES,
+                compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
+                ssl=ssl.create_default_context() if self._api.url.startswith("wss:") else None,
+                user_agent_header="polybot-device",
+            )
+        except InvalidStatus as exc:
+            return _rejected(exc)
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            return Outcome(_describe(exc))
+        try:
+            return await self._serve(ws)
+        finally:
+            self.protocol = None
+            self._ws = None
+            self._outbox.session_lost()
+            self._on_session_lost()
+
+    async def _serve(self, ws: ClientConnection) -> Outcome:
+        self._ws = ws
+        protocol = self.protocol = self._make_protocol()
+        self.sessions += 1
+        verdict: list[SessionOver] = []
+        went_live = False
+        sender: asyncio.Task[None] | None = None
+        try:
+            self.send(protocol.opening())
+            async with asyncio.timeout(self._api.connect_timeout_s) as deadline:
+                async for message in ws:
+                    for action in self._handle(message, protocol):
+                        if isinstance(action, SessionLive):
+                            went_live = True
+                            deadline.reschedule(None)
+                            self.sessions_live += 1
+                            self._status.update(link=Link.UP, detail="")
+                            if self._offline_since is not None:
+                                log.info("session live after %.1f s without one",
+                                         time.monotonic() - self._offline_since)
+                                self._offline_since = None
+                            else:
+                                log.info("session live")
+                            sender = asyncio.create_task(self._pump_audio(ws), name="audio-sender")
+                        elif isinstance(action, SessionOver):
+                            verdict.append(action)
+                        else:
+                            self._on_action(action)
+        except TimeoutError:
+            return Outcome("the server did not confirm the session configuration")
+        except ConnectionClosed as exc:
+            if not verdict:
+                return Outcome(f"connection closed ({_close_words(exc)})", went_live=went_live)
+        finally:
+            if sender is not None:
+                sender.cancel()
+                try:
+                    await sender
+                except (asyncio.CancelledError, ConnectionClosed):
+                    pass
+            await ws.close()
+        if verdict:
+            over = verdict[-1]
+            return Outcome(over.reason, went_live=went_live, auth=over.auth,
+                           retry_after_s=over.retry_after_s, immediate=went_live and not over.auth)
+        return Outcome("the server closed the session", went_live=went_live, immediate=False)
+
+    def _handle(self, message: str | bytes, protocol: ConversationProtocol) -> list[Action]:
+        try:
+            event: Any = json.loads(message)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("server frame is not JSON, ignored (%d bytes: %r...)", len(message), message[:60])
+            return []
+        if not isinstance(event, dict):
+            log.warning("server frame is JSON but not an event object, ignored: %r", str(event)[:60])
+            return []
+        try:
+            actions = protocol.handle(event)
+        except Exception:
+            log.exception("server event %r could not be handled; carrying on", str(event.get("type"))[:60])
+            return []
+        result = []
+        for action in actions:
+            if isinstance(action, Send):
+                self._send_later(action.event)
+            else:
+                result.append(action)
+        return result
+
+    async def _pump_audio(self, ws: ClientConnection) -> None:
+        """Sends the outbox while live: the backlog from an outage first, then each new chunk."""
+        while True:
+            for chunk in self._outbox.take():
+                await ws.send(audio_append_json(chunk))
+            dropped = self._outbox.take_dropped_ms()
+            if dropped:
+                log.warning("outage buffer was full: the oldest %.1f s of audio were dropped", dropped / 1000)
+            self._audio_waiting.clear()
+            if not self._outbox.pending_ms:
+                await self._audio_waiting.wait()
+
+    def _send_later(self, event: dict[str, Any]) -> None:
+        ws = self._ws
+        if ws is None:
+            log.debug("not connected: %s not sent", event.get("type"))
+            return
+        text = json.dumps(event, separators=(",", ":"))
+        task = asyncio.get_running_loop().create_task(_send_quietly(ws, text, event.get("type")))
+        self._pending_sends.add(task)
+        task.add_done_callback(self._pending_sends.discard)
+
+    def _uri(self) -> str:
+        return f"{self._api.url}?{urlencode({'model': self._api.model})}"
+
+    def _auth_header(self, key: ApiKey) -> dict[str, str]:
+        if self._api.auth_header == "api-key":
+            return {"api-key": key.value}
+        return {"Authorization": f"Bearer {key.value}"}
+
+
+async def _send_quietly(ws: ClientConnection, text: str, kind: Any) -> None:
+    try:
+        await ws.send(text)
+    except ConnectionClosed:
+        log.debug("connection closed before %s was sent", kind)
+
+
+def _rejected(exc: InvalidStatus) -> Outcome:
+    status = exc.response.status_code
+    if status in (401, 403):
+        return Outcome(f"API key refused (HTTP {status})", auth=True)
+    retry_after = None
+    header = exc.response.headers.get("Retry-After")
+    if header:
+        try:
+            retry_after = max(0.0, float(header))
+        except ValueError:
+            retry_after = None
+    if status == 429:
+        return Outcome("rate limited (HTTP 429)", retry_after_s=retry_after if retry_after is not None else 5.0)
+    return Outcome(f"server refused the connection (HTTP {status})", retry_after_s=retry_after)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failure ({exc.reason or exc})"
+    if isinstance(exc, TimeoutError):
+        return "connection attempt timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"network error: {exc.strerror}"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _close_words(exc: ConnectionClosed) -> str:
+    frame = exc.rcvd or exc.sent
+    if frame is None:
+        return "no close frame: the connection broke"
+    return f"code {frame.code}{': ' + frame.reason if frame.reason else ''}"

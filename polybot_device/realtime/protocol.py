@@ -1,0 +1,240 @@
+"""The conversation-session protocol as a state machine with no I/O.
+
+Server events (parsed dicts) go in; actions come out: audio to play, events to send, activity
+changes, transcripts, a verdict that the session is over. The bookkeeping the GA protocol leaves to
+the client lives here: which assistant item is being played, whether a response is open, where
+each utterance started in this session's input-audio timeline. The connection module only moves
+JSON; this module is tested with plain values (see tests/realtime/test_protocol.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ..state import Activity
+from . import events as ev
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Send:
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Play:
+    item_id: str
+    pcm: bytes
+
+
+@dataclass(frozen=True)
+class SessionLive:
+    """session.updated arrived for our configuration: audio may flow."""
+
+
+@dataclass(frozen=True)
+class SetActivity:
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The server heard the person start; barge-in if our speaker is still playing."""
+
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class UtteranceEnded:
+    """Committed by the server VAD: the person stopped; a response is coming."""
+
+    audio_end_ms: int
+
+
+@dataclass(frozen=True)
+class ResponseFinished:
+    status: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    role: str  # "heard" (the person) or "translated" (the model's speech)
+    text: str
+
+
+@dataclass(frozen=True)
+class SessionOver:
+    """The server said this session cannot go on (the close follows)."""
+
+    reason: str
+    auth: bool = False  # the key is refused or out of quota: retry slowly
+    retry_after_s: float | None = None
+
+
+Action = Union[Send, Play, SessionLive, SetActivity, SpeechStarted, UtteranceEnded,
+               ResponseFinished, Transcript, SessionOver]
+
+AUTH_CODES = frozenset({"invalid_api_key", "insufficient_quota", "authentication_error",
+                        "unauthorized", "account_deactivated"})
+SESSION_ENDING_CODES = frozenset({"session_expired"})
+RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded"})
+
+
+class ConversationProtocol:
+    """One session's protocol state. A reconnect makes a new one: nothing carries over."""
+
+    def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
+        self._session_update = session_update_event
+        self._ids = ids
+        self.live = False
+        self.response_open = False
+        self.playing_item_id: str | None = None
+        self._finished_items: set[str] = set()
+        self._transcript_parts: list[str] = []
+
+    def opening(self) -> list[Action]:
+        """What to send as soon as the socket is open (the server's session.created may lag)."""
+        return [Send(self._session_update)]
+
+    def reconfigure(self, session_update_event: dict[str, Any]) -> list[Action]:
+        """Live change (languages, VAD): one session.update on the same connection."""
+        self._session_update = session_update_event
+        return [Send(session_update_event)] if self.live else []
+
+    def interrupt(self, played_ms: int) -> list[Action]:
+        """Stop-and-truncate after playback was stopped: tell the server what was really heard."""
+        actions: list[Action] = []
+        if self.playing_item_id is not None:
+            actions.append(Send(ev.truncate(self.playing_item_id, played_ms, self._ids.next())))
+            self.playing_item_id = None
+        if self.response_open:
+            actions.append(Send(ev.response_cancel(self._ids.next())))
+            self.response_open = False  # its response.done (cancelled) may still come: harmless
+        return actions
+
+    def handle(self, event: dict[str, Any]) -> list[Action]:
+        kind = event.get("type")
+        if not isinstance(kind, str):
+            log.warning("server event without a type ignored: keys %s", sorted(event)[:8])
+            return []
+        kind = ev.ALIASES.get(kind, kind)
+        handler = self._HANDLERS.get(kind)
+        if handler is None:
+            log.debug("server event %s ignored", kind)
+            return []
+        return handler(self, event)
+
+    # -- handlers -------------------------------------------------------------------------------
+
+    def _session_updated(self, event: dict[str, Any]) -> list[Action]:
+        if self.live:
+            return []
+        self.live = True
+        return [SessionLive()]
+
+    def _speech_started(self, event: dict[str, Any]) -> list[Action]:
+        start = _int(event.get("audio_start_ms"))
+        return [SpeechStarted(start), SetActivity(Activity.HEARING)]
+
+    def _speech_stopped(self, event: dict[str, Any]) -> list[Action]:
+        return [SetActivity(Activity.IDLE)]
+
+    def _committed(self, event: dict[str, Any]) -> list[Action]:
+        return [UtteranceEnded(_int(event.get("audio_end_ms")))]
+
+    def _response_created(self, event: dict[str, Any]) -> list[Action]:
+        self.response_open = True
+        self._transcript_parts.clear()
+        return []
+
+    def _audio_delta(self, event: dict[str, Any]) -> list[Action]:
+        item_id = event.get("item_id")
+        delta = event.get("delta")
+        if not isinstance(item_id, str) or not isinstance(delta, str):
+            log.warning("audio delta without item_id/delta ignored (response %s)", event.get("response_id"))
+            return []
+        if item_id in self._finished_items:
+            log.warning("audio delta for finished item %s ignored (out of order)", item_id)
+            return []
+        try:
+            pcm = base64.b64decode(delta, validate=True)
+        except (binascii.Error, ValueError):
+            log.warning("audio delta with bad base64 ignored (item %s, %d chars)", item_id, len(delta))
+            return []
+        if len(pcm) % 2:
+            pcm = pcm[:-1]  # half a sample cannot be played; the rest of the delta can
+        self.playing_item_id = item_id
+        return [Play(item_id, pcm)] if pcm else []
+
+    def _audio_done(self, event: dict[str, Any]) -> list[Action]:
+        item_id = event.get("item_id")
+        if isinstance(item_id, str):
+            self._finished_items.add(item_id)
+        return []
+
+    def _transcript_delta(self, event: dict[str, Any]) -> list[Action]:
+        delta = event.get("delta")
+        if isinstance(delta, str):
+            self._transcript_parts.append(delta)
+        return []
+
+    def _transcript_done(self, event: dict[str, Any]) -> list[Action]:
+        text = event.get("transcript")
+        if not isinstance(text, str):
+            text = "".join(self._transcript_parts)
+        self._transcript_parts.clear()
+        return [Transcript("translated", text.strip())] if text.strip() else []
+
+    def _input_transcript(self, event: dict[str, Any]) -> list[Action]:
+        text = event.get("transcript")
+        return [Transcript("heard", text.strip())] if isinstance(text, str) and text.strip() else []
+
+    def _response_done(self, event: dict[str, Any]) -> list[Action]:
+        response = event.get("response") if isinstance(event.get("response"), dict) else {}
+        status = str(response.get("status", "completed"))
+        self.response_open = False
+        return [ResponseFinished(status)]
+
+    def _error(self, event: dict[str, Any]) -> list[Action]:
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        code = str(error.get("code") or "")
+        message = str(error.get("message") or "")[:300]
+        caused_by = error.get("event_id")
+        if code in AUTH_CODES:
+            log.error("server refused the session: %s (%s)", code, message)
+            return [SessionOver(code, auth=True)]
+        if code in SESSION_ENDING_CODES:
+            log.info("server ended the session: %s", code)
+            return [SessionOver(code)]
+        if code in RATE_LIMIT_CODES:
+            log.warning("server rate limit: %s", message)
+            return []
+        if code == "response_cancel_not_active":
+            return []  # a barge-in raced the response's end: harmless
+        log.warning("server error %s (%s)%s: %s", code or "?", error.get("type"),
+                    f" caused by {caused_by}" if caused_by else "", message)
+        return []
+
+    _HANDLERS = {
+        "session.updated": _session_updated,
+        "input_audio_buffer.speech_started": _speech_started,
+        "input_audio_buffer.speech_stopped": _speech_stopped,
+        "input_audio_buffer.committed": _committed,
+        "response.created": _response_created,
+        "response.output_audio.delta": _audio_delta,
+        "response.output_audio.done": _audio_done,
+        "response.output_audio_transcript.delta": _transcript_delta,
+        "response.output_audio_transcript.done": _transcript_done,
+        "conversation.item.input_audio_transcription.completed": _input_transcript,
+        "response.done": _response_done,
+        "error": _error,
+    }
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

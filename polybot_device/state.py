@@ -1,0 +1,127 @@
+"""The one status model: what the gadget is doing, as LEDs, STATUS= and the journal show it.
+
+Several parts know one fact each (the link: connecting/up/offline/refused key; the mic: there or
+not; the conversation: idle/hearing/speaking). The displayed :class:`State` is derived from those
+facts by one priority rule, so no part can leave the gadget showing a stale state, and a listener
+(LEDs, sd_notify STATUS=, structured journal) is told only when the derived state changes.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    CONNECTING = "connecting"
+    LISTENING = "listening"
+    HEARING = "hearing"
+    SPEAKING = "speaking"
+    OFFLINE = "offline"
+    MIC_MISSING = "mic-missing"
+    AUTH_ERROR = "auth-error"
+
+    @property
+    def words(self) -> str:
+        """What STATUS= says: a sentence a person reads in `systemctl status`."""
+        return _WORDS[self]
+
+
+_WORDS = {
+    State.STARTING: "Starting",
+    State.CONNECTING: "Connecting to the translation service",
+    State.LISTENING: "Ready: listening",
+    State.HEARING: "Hearing speech",
+    State.SPEAKING: "Speaking the translation",
+    State.OFFLINE: "Offline: reconnecting",
+    State.MIC_MISSING: "Microphone missing: waiting for it",
+    State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
+}
+
+
+class Link(enum.Enum):
+    DOWN = "down"  # never connected yet
+    CONNECTING = "connecting"
+    UP = "up"  # session configured, audio flowing
+    OFFLINE = "offline"  # was up or failed, retrying
+    AUTH_ERROR = "auth-error"
+
+
+class Activity(enum.Enum):
+    IDLE = "idle"
+    HEARING = "hearing"
+    SPEAKING = "speaking"
+
+
+@dataclass(frozen=True)
+class Facts:
+    started: bool = False
+    link: Link = Link.DOWN
+    mic_present: bool = True
+    activity: Activity = Activity.IDLE
+    detail: str = ""
+
+
+Listener = Callable[[State, Facts], None]
+
+
+class StatusModel:
+    """Holds the facts, derives the State, notifies listeners on change (on the event loop thread)."""
+
+    def __init__(self) -> None:
+        self._facts = Facts()
+        self._state = State.STARTING
+        self._listeners: list[Listener] = []
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def facts(self) -> Facts:
+        return self._facts
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(state, facts)`` now and after every change of the derived state."""
+        self._listeners.append(listener)
+        listener(self._state, self._facts)
+
+    def update(self, **changes: object) -> None:
+        facts = Facts(**{**self._facts.__dict__, **changes})
+        if facts == self._facts:
+            return
+        self._facts = facts
+        state = derive_state(facts)
+        if state is self._state:
+            return
+        self._state = state
+        for listener in list(self._listeners):
+            try:
+                listener(state, facts)
+            except Exception:  # a broken LED must not stop the translator
+                log.exception("state listener %r failed", listener)
+
+
+def derive_state(f: Facts) -> State:
+    """Faults outrank activity: a refused key or a missing mic is what a person must fix first."""
+    if not f.started:
+        return State.STARTING
+    if f.link is Link.AUTH_ERROR:
+        return State.AUTH_ERROR
+    if not f.mic_present:
+        return State.MIC_MISSING
+    if f.activity is Activity.SPEAKING:
+        # Audio already received keeps playing through a drop: show what the person hears.
+        return State.SPEAKING
+    if f.link in (Link.DOWN, Link.CONNECTING):
+        return State.CONNECTING
+    if f.link is Link.OFFLINE:
+        return State.OFFLINE
+    if f.activity is Activity.HEARING:
+        return State.HEARING
+    return State.LISTENING
