@@ -130,6 +130,16 @@ class LoggingConfig:
     """Log level (journald under systemd, stderr otherwise)."""
 
 
+# -- controls (button, LEDs) --------------------------------------------------------------------
+# Section owned by the controls work (issue 4): gesture and LED dataclasses go here.
+
+
+@dataclass(frozen=True)
+class ControlsConfig:
+    enabled: bool = True
+    """Use the button and LEDs when GPIO is there; a machine without GPIO runs without them."""
+
+
 Mode = Literal["conversation", "one-way"]
 
 
@@ -145,6 +155,7 @@ class Config:
     first language out."""
     glossary: tuple[str, ...] = ()
     """Names of people, places and products the translation keeps exactly."""
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
