@@ -1,0 +1,138 @@
+"""The daemon as systemd would run it: a subprocess with a config file, a NOTIFY_SOCKET the test
+binds, stderr captured. And the simulator on its own loop thread, so sync tests can drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polybot_device.simulator import RealtimeSimulator, SimulatorOptions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class SimulatorThread:
+    """RealtimeSimulator on a background event loop. Knobs: mutate ``.options`` directly."""
+
+    def __init__(self, options: SimulatorOptions | None = None) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="simulator", daemon=True)
+        self._thread.start()
+        self.sim = RealtimeSimulator(options or SimulatorOptions())
+        self.call(self.sim.start())
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> None:
+        self.call(self.sim.wait_for(predicate, timeout), timeout + 5)
+
+    @property
+    def url(self) -> str:
+        return self.sim.url
+
+    @property
+    def options(self) -> SimulatorOptions:
+        return self.sim.options
+
+    def close(self) -> None:
+        try:
+            self.call(self.sim.stop(), 10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)
+
+
+class NotifySocket:
+    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET; collects every message."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, str]] = []
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                data = self.sock.recv(4096)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            with self._cond:
+                self.messages.append((time.monotonic(), data.decode()))
+                self._cond.notify_all()
+
+    def lines(self) -> list[str]:
+        with self._cond:
+            return [line for _, m in self.messages for line in m.splitlines()]
+
+    def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate([line for _, m in self.messages for line in m.splitlines()]):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"notify: condition not met; got {self.messages[-10:]}")
+                self._cond.wait(left)
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+class DaemonProcess:
+    def __init__(self, tmp: Path, config: dict, env: dict[str, str], key: str | None = "sk-test-key-0123456789abcdef",
+                 watchdog_usec: int | None = None) -> None:
+        self.config_path = tmp / "polybot.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.notify = NotifySocket(tmp / "notify.sock")
+        self.stderr_path = tmp / "daemon.log"
+        full_env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "CREDENTIALS_DIRECTORY",
+                                                                      "JOURNAL_STREAM", "WATCHDOG_USEC")}
+        full_env.update(env)
+        full_env["NOTIFY_SOCKET"] = str(self.notify.path)
+        if key is not None:
+            full_env["OPENAI_API_KEY"] = key
+        if watchdog_usec is not None:
+            full_env["WATCHDOG_USEC"] = str(watchdog_usec)
+        self._stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "polybot_device", "run", "--config", str(self.config_path)],
+                                     env=full_env, stdout=self._stderr, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def log(self) -> str:
+        return self.stderr_path.read_text()
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        self.notify.wait_for(lambda lines: "READY=1" in lines, timeout)
+
+    def terminate(self, timeout: float = 10) -> tuple[int, float]:
+        """SIGTERM; returns (exit status, seconds it took to exit)."""
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        return code, time.monotonic() - start
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self._stderr.close()
+        self.notify.close()
