@@ -179,14 +179,8 @@ class Translator:
     # -- device status (called on the loop by the audio threads) ----------------------------------
 
     def _on_mic_status(self, present: bool, detail: str) -> None:
-        if present:
-            log.info("microphone ready: %s", detail)
-        else:
-            log.warning("microphone missing: %s", detail)
+        """The capture thread logs the details once; the state model shows them."""
         self.status.update(mic_present=present, detail="" if present else detail)
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
-        if present:
-            log.info("speaker ready: %s", detail)
-        else:
-            log.warning("speaker unavailable: %s", detail)
+        """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""

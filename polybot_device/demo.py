@@ -36,6 +36,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     redactor = SecretRedactor()
     setup_logging("info", redactor)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     source = args.input or sample_wav()
     workdir = Path(tempfile.mkdtemp(prefix="polybot-demo-"))
     rig = FileRig(workdir, args.mic_rate, args.mic_channels, args.speaker_rate, 1)
@@ -65,8 +66,7 @@ async def _demo(rig: FileRig, source: Path, output: Path) -> dict:
         )
         keys = KeySource(None, environ={"OPENAI_API_KEY": "demo-key-for-the-local-simulator"})
         translator = Translator(config, keys, StatusModel())
-        feeder = MicFeeder(rig.fifo_path, rig.mic_rate, rig.mic_channels)
-        feeder.start()
+        feeder = MicFeeder(rig.fifo, rig.mic_rate, rig.mic_channels)
         run = asyncio.create_task(translator.run())
         try:
             feeder.feed_wav(source)
@@ -79,7 +79,7 @@ async def _demo(rig: FileRig, source: Path, output: Path) -> dict:
             except asyncio.CancelledError:
                 pass
             feeder.stop()
-    audio = read_speaker(rig.speaker_file, rig.speaker_rate, 1)
+    audio = read_speaker(rig.speaker_raw, rig.speaker_rate, 1)[:, 0]
     with wave.open(str(output), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)

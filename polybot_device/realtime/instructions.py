@@ -44,8 +44,8 @@ def conversation_instructions(home: str, other: str, glossary: tuple[str, ...] =
     a, b = language_name(home), language_name(other)
     return (
         f"You are a live interpreter between two people: one speaks {a}, the other speaks {b}.\n"
-        f"When you hear {a}, say the translation in {b}. When you hear {b}, say the "
-        f"translation in {a}. Decide which of the two languages you heard from the speech "
+        f"When you hear {b}, say the translation in {a}. When you hear {a}, say the "
+        f"translation in {b}. Decide which of the two languages you heard from the speech "
         f"itself.\n{_RULES}{_glossary(glossary)}"
     )
 

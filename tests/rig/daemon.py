@@ -47,6 +47,8 @@ class SimulatorThread:
         return self.sim.options
 
     def close(self) -> None:
+        if self.loop.is_closed() or not self._thread.is_alive():
+            return
         try:
             self.call(self.sim.stop(), 10)
         finally:
