@@ -1,0 +1,166 @@
+"""One simulated model response: the full GA event sequence, streamed at a knob-set pace.
+
+A response is a task owned by its conversation session. It streams ``delta_ms`` audio deltas
+``pace`` times faster than real time, so a client can barge in mid-response; ``cancel`` stops
+it between two deltas and it then closes the response with status ``cancelled``, the way the
+service does (audio done, transcript done with what was said so far, item ``incomplete``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING, Any
+
+from . import voice
+from .session import new_id
+
+if TYPE_CHECKING:
+    from .conversation import ConversationSession
+
+PCM_FORMAT = {"type": "audio/pcm", "rate": 24000}
+
+
+class ResponseStream:
+    """Answers utterance ``utterance`` (``voiced_ms`` long) once ``after`` has finished."""
+
+    def __init__(
+        self,
+        session: ConversationSession,
+        utterance: int,
+        voiced_ms: int,
+        after: ResponseStream | None = None,
+    ) -> None:
+        self.session = session
+        self.utterance = utterance
+        self.voiced_ms = voiced_ms
+        self.after = after
+        self.id = new_id("resp")
+        self.item_id = new_id("item")
+        self.started = False
+        self.cancel_reason: str | None = None
+        self._cancelled = asyncio.Event()
+        self.done = asyncio.Event()
+
+    def cancel(self, reason: str) -> None:
+        """Stop streaming (``turn_detected`` or ``client_cancelled``); await ``done`` for the tail."""
+        if not self.done.is_set() and self.cancel_reason is None:
+            self.cancel_reason = reason
+            self._cancelled.set()
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds > 0 and not self._cancelled.is_set():
+            try:
+                await asyncio.wait_for(self._cancelled.wait(), seconds)
+            except TimeoutError:
+                pass
+
+    async def run(self) -> None:
+        try:
+            if self.after is not None:
+                await self.after.done.wait()
+            await self._pause(self.session.sim.options.response_delay_s)
+            if self.cancel_reason is None:
+                self.started = True
+                await self._stream()
+        finally:
+            self.done.set()
+            self.session.response_finished(self)
+
+    def _response(self, status: str, output: list[Any], usage: Any, details: Any) -> dict[str, Any]:
+        voice_name = self.session.config["audio"]["output"].get("voice") or "marin"
+        return {
+            "id": self.id,
+            "object": "realtime.response",
+            "status": status,
+            "status_details": details,
+            "output": output,
+            "conversation_id": self.session.conversation_id,
+            "output_modalities": ["audio"],
+            "max_output_tokens": "inf",
+            "audio": {"output": {"format": dict(PCM_FORMAT), "voice": voice_name}},
+            "usage": usage,
+            "metadata": None,
+        }
+
+    async def _stream(self) -> None:
+        s = self.session
+        opts = s.sim.options
+        ids = {"response_id": self.id, "item_id": self.item_id, "output_index": 0,
+               "content_index": 0}
+        await s.send({"type": "response.created",
+                      "response": self._response("in_progress", [], None, None)})
+        item = {"id": self.item_id, "object": "realtime.item", "type": "message",
+                "role": "assistant", "status": "in_progress", "content": []}
+        await s.send({"type": "response.output_item.added", "response_id": self.id,
+                      "output_index": 0, "item": item})
+        previous = s.last_item_id
+        await s.send({"type": "conversation.item.added", "previous_item_id": previous,
+                      "item": item})
+        s.items[self.item_id] = {"role": "assistant", "audio_ms": 0}
+        s.last_item_id = self.item_id
+        await s.send({"type": "response.content_part.added", **ids,
+                      "part": {"type": "audio", "transcript": ""}})
+
+        language = s.target_language()
+        words = voice.split_words(voice.response_transcript(language, self.utterance))
+        audio = voice.beeps(self.utterance, voice.response_ms(self.voiced_ms))
+        chunks = voice.split_chunks(audio, max(10, opts.delta_ms))
+        said = ""
+        samples = 0
+        for i, chunk in enumerate(chunks):
+            if self._cancelled.is_set():
+                break
+            await s.send_audio_delta({"type": "response.output_audio.delta", **ids,
+                                      "delta": base64.b64encode(chunk).decode("ascii")})
+            samples += len(chunk) // 2
+            s.items[self.item_id]["audio_ms"] = -(-samples * 1000 // voice.RATE_HZ)
+            if i < len(words):
+                await s.send({"type": "response.output_audio_transcript.delta", **ids,
+                              "delta": words[i]})
+                said += words[i]
+            if i + 1 < len(chunks) and opts.pace > 0:
+                await self._pause(opts.delta_ms / 1000 / opts.pace)
+        cancelled = self._cancelled.is_set() and samples < len(audio) // 2
+        if not cancelled:
+            for word in words[len(chunks):]:
+                await s.send({"type": "response.output_audio_transcript.delta", **ids,
+                              "delta": word})
+                said += word
+
+        await s.send({"type": "response.output_audio.done", **ids})
+        await s.send({"type": "response.output_audio_transcript.done", **ids,
+                      "transcript": said})
+        await s.send({"type": "response.content_part.done", **ids,
+                      "part": {"type": "audio", "transcript": said}})
+        item = {**item, "status": "incomplete" if cancelled else "completed",
+                "content": [{"type": "output_audio", "transcript": said}]}
+        await s.send({"type": "response.output_item.done", "response_id": self.id,
+                      "output_index": 0, "item": item})
+        await s.send({"type": "conversation.item.done", "previous_item_id": previous,
+                      "item": item})
+        status = "cancelled" if cancelled else "completed"
+        details = ({"type": "cancelled", "reason": self.cancel_reason} if cancelled else None)
+        await s.send({"type": "response.done",
+                      "response": self._response(status, [item], self._usage(samples), details)})
+        if not cancelled:
+            s.sim._response_completed(s.record)
+        await s.send({"type": "rate_limits.updated", "rate_limits": [
+            {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
+            {"name": "tokens", "limit": 400000, "remaining": 399000, "reset_seconds": 0.15},
+        ]})
+
+    def _usage(self, samples: int) -> dict[str, Any]:
+        # Roughly the service's rates: 10 input audio tokens/s, 20 output audio tokens/s.
+        audio_in = max(1, self.voiced_ms // 100)
+        text_in = 20
+        audio_out = samples * 20 // voice.RATE_HZ
+        text_out = 5
+        return {
+            "total_tokens": audio_in + text_in + audio_out + text_out,
+            "input_tokens": audio_in + text_in,
+            "output_tokens": audio_out + text_out,
+            "input_token_details": {"text_tokens": text_in, "audio_tokens": audio_in,
+                                    "cached_tokens": 0, "image_tokens": 0},
+            "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},
+        }
