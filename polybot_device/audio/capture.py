@@ -1,0 +1,213 @@
+"""The microphone: one daemon thread owns the capture PCM and hands 24 kHz mono chunks to the loop.
+
+Why a thread, and not a non-blocking PCM polled by the event loop: on the FIFO test rig (see
+docs/testing.md) ``poll`` reports the capture PCM ready at once and ``read()`` then blocks until
+the feeder writes, inside whichever thread called it, so a loop-polled design could not be shown
+non-blocking by any test. Why a plain ``threading.Thread`` and not ``run_in_executor``: executor
+threads are joined at interpreter exit, and a read that never returns (a rig FIFO nobody feeds, a
+wedged driver) would then hang shutdown; a daemon thread is simply abandoned.
+
+The PCM is opened at the mic's NATIVE rate and channel count (``audio.input.rate`` /
+``channels``) and converted here, in the thread, by :class:`MicConverter`; we never ask ALSA's
+``plug`` to convert. If the device gives other values than asked (hw params are negotiated "near"),
+the converter is built for what it really delivers and the status text says so.
+
+It is opened with PCM_NONBLOCK and waited on with ``poll`` in the thread: a busy ``hw:`` device
+then fails with EBUSY instead of blocking in ``snd_pcm_open`` (pyalsaaudio holds the GIL there,
+so a blocking open would freeze the whole daemon until the other program lets go), and the thread
+wakes at least every ``POLL_MS`` to notice ``stop()`` and refresh its heartbeat.
+
+Faults: an overrun (pyalsaaudio returns -EPIPE and re-prepares) is counted in ``xruns``; a device
+that is absent or fails mid-stream ("No such device") is closed, ``on_status(False, reason)`` is
+reported once (with the capture devices that are there), the open is retried every ``retry_s``,
+and ``on_status(True, ...)`` is reported when it is back. The first successful open also reports
+``on_status(True, ...)`` ("microphone ready"). ``on_status`` always runs on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import select
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+
+import alsaaudio
+
+from polybot_device.audio.devices import available_capture_names
+from polybot_device.audio.handoff import ThreadToLoop
+from polybot_device.audio.resample import API_RATE_HZ, MicConverter
+from polybot_device.config import AudioInputConfig
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 100
+STOP_JOIN_S = 0.2
+
+
+class MicCapture:
+    """Mic -> PCM16 mono 24 kHz chunks (one per ALSA period, ``period_ms`` long).
+
+    Queue bound: ``queue_s`` seconds of chunks; when the loop falls that far behind, the oldest
+    chunk is dropped and counted in ``dropped`` (live audio: the newest sound matters).
+    """
+
+    def __init__(
+        self,
+        config: AudioInputConfig,
+        loop: asyncio.AbstractEventLoop,
+        on_status: Callable[[bool, str], None],
+        *,
+        retry_s: float = 1.0,
+        queue_s: float = 2.0,
+    ) -> None:
+        self.config = config
+        self.out_rate = API_RATE_HZ
+        self._loop = loop
+        self._on_status = on_status
+        self._retry_s = retry_s
+        self._queue: ThreadToLoop[bytes] = ThreadToLoop(loop, max(1, math.ceil(queue_s * 1000 / config.period_ms)))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ok: bool | None = None
+        self.last_alive = time.monotonic()
+        """time.monotonic() of the thread's last read or open attempt (the watchdog's heartbeat)."""
+        self.xruns = 0
+        """Capture overruns (the thread was not reading fast enough; audio was lost)."""
+        self.chunks = 0
+        """Chunks handed to the loop."""
+        self.open_failures = 0
+        """Failed attempts to open the device (retried every retry_s)."""
+        self.opened_rate = 0
+        self.opened_channels = 0
+
+    @property
+    def dropped(self) -> int:
+        """Chunks discarded because the loop did not read them in time."""
+        return self._queue.dropped
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._ok)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("MicCapture already started")
+        self._thread = threading.Thread(target=self._run, name="mic-capture", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to finish; waits at most ~0.2 s (a read blocked on a silent rig FIFO
+        is abandoned with its daemon thread)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(STOP_JOIN_S)
+
+    async def read(self) -> bytes:
+        """The next chunk of PCM16 mono 24 kHz (oldest first)."""
+        return await self._queue.get()
+
+    def read_nowait(self) -> bytes | None:
+        return self._queue.get_nowait()
+
+    def drain_nowait(self) -> list[bytes]:
+        """Every queued chunk at once (e.g. to discard what arrived while the echo gate was shut)."""
+        return self._queue.drain_nowait()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            yield await self._queue.get()
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _report(self, ok: bool, reason: str) -> None:
+        if self._ok is ok:
+            return
+        self._ok = ok
+        (log.info if ok else log.warning)("%s", reason)
+        try:
+            self._loop.call_soon_threadsafe(self._on_status, ok, reason)
+        except RuntimeError:  # loop closed: we are shutting down
+            pass
+
+    def _missing(self, what: str, exc: Exception) -> str:
+        names = ", ".join(available_capture_names()) or "none"
+        return f"microphone {self.config.device!r} {what}: {exc}; capture devices available: {names}"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.last_alive = time.monotonic()
+            try:
+                pcm = self._open()
+            except alsaaudio.ALSAAudioError as exc:
+                self.open_failures += 1
+                self._report(False, self._missing("cannot be opened", exc))
+                self._stop.wait(self._retry_s)
+                continue
+            try:
+                self._pump(pcm)
+            except alsaaudio.ALSAAudioError as exc:
+                self._report(False, self._missing("stopped working", exc))
+                self._stop.wait(self._retry_s)
+            finally:
+                try:
+                    pcm.close()
+                except alsaaudio.ALSAAudioError:
+                    pass
+
+    def _open(self) -> alsaaudio.PCM:
+        c = self.config
+        pcm = alsaaudio.PCM(
+            alsaaudio.PCM_CAPTURE,
+            alsaaudio.PCM_NONBLOCK,
+            device=c.device,
+            channels=c.channels,
+            rate=c.rate,
+            format=alsaaudio.PCM_FORMAT_S16_LE,
+            periodsize=c.rate * c.period_ms // 1000,
+            periods=4,
+        )
+        info = pcm.info()
+        rate, channels = int(info["rate"]), int(info["channels"])
+        if info.get("format") != alsaaudio.PCM_FORMAT_S16_LE:
+            pcm.close()
+            raise alsaaudio.ALSAAudioError(f"does not deliver S16_LE (gave {info.get('format_name')})")
+        note = ""
+        if (rate, channels) != (c.rate, c.channels):
+            note = f" (asked for {c.rate} Hz x{c.channels}; converting from what it gives)"
+        self.opened_rate, self.opened_channels = rate, channels
+        self._converter = MicConverter(rate, channels, self.out_rate)
+        self._report(True, f"microphone {c.device!r} open: {rate} Hz x{channels}{note}")
+        return pcm
+
+    def _pump(self, pcm: alsaaudio.PCM) -> None:
+        # The 20 ms path: no logging, no allocation beyond what read() and the converter need.
+        poller = select.poll()
+        for fd, mask in pcm.polldescriptors():
+            poller.register(fd, mask)
+        stop = self._stop
+        read = pcm.read
+        convert = self._converter.convert
+        put = self._queue.put_threadsafe
+        monotonic = time.monotonic
+        backoff_s = self.config.period_ms / 4000
+        idle_polls = 0
+        while not stop.is_set():
+            self.last_alive = monotonic()
+            n, data = read()  # the first read of a prepared stream also starts it
+            if n > 0:
+                idle_polls = 0
+                out = convert(data)
+                if out:
+                    put(out)
+                    self.chunks += 1
+            elif n < 0:
+                self.xruns += 1  # -EPIPE: overrun; pyalsaaudio has already re-prepared
+            elif poller.poll(POLL_MS):
+                idle_polls += 1
+                if idle_polls > 2:  # "ready" but nothing to read: a plugin's poll is lying
+                    stop.wait(backoff_s)
+            else:
+                idle_polls = 0

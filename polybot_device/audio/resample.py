@@ -1,0 +1,158 @@
+"""Sample-rate and channel conversion between the ALSA devices and the API's PCM16 mono 24 kHz.
+
+Both converters are streaming: one ``soxr.ResampleStream`` is kept across chunks, so a 20 ms
+period is filtered with the history of the previous ones (no clicks at chunk edges, proper
+anti-aliasing).
+
+Quality: soxr 'LQ' (measured here, float test tones, 20 ms chunks, soxr 1.1): stopband >= 120 dB
+(a 12.5-23 kHz tone at 48 or 44.1 kHz in is >= 120 dB down after 24 kHz out; the brief asked for
+>= 60 dB), passband flat to ~9 kHz (-3 dB near 9.7 kHz, plenty for speech), delay 5 ms, and one
+output block per 20 ms input chunk. 'HQ' only widens the passband to ~11.5 kHz, but delays 32 ms
+and emits 35 ms blocks every other chunk (0, 830, 0, 830 samples), i.e. latency and jitter for
+nothing a listener or the speech model would notice; CPU is about the same (~0.02 % of an x86
+core per second of audio, see benchmarks).
+
+These run 50 times a second for months on a Pi Zero 2 W: scratch buffers are allocated once and
+grown (never shrunk) when a larger chunk turns up; inputs are read through ``numpy.frombuffer``
+views. What is unavoidable per chunk is soxr's output array and the ``bytes`` handed on (the
+consumer keeps it, so it must be a fresh object).
+
+Neither class is thread-safe: each is owned by the one thread that feeds it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import soxr
+
+API_RATE_HZ = 24000
+"""The Realtime API's audio rate (PCM16, mono, little-endian)."""
+
+SOXR_QUALITY = "LQ"
+
+_EMPTY = np.zeros(0, dtype=np.int16)
+
+
+class _Scratch:
+    """Grow-only scratch arrays: reused across chunks, reallocated only for a larger chunk."""
+
+    def __init__(self, dtype: type, columns: int = 0) -> None:
+        self._dtype = dtype
+        self._columns = columns
+        self._buf = np.empty((0, columns) if columns else 0, dtype=dtype)
+
+    def get(self, frames: int) -> np.ndarray:
+        if len(self._buf) < frames:
+            size = max(frames, 2 * len(self._buf))
+            self._buf = np.empty((size, self._columns) if self._columns else size, dtype=self._dtype)
+        return self._buf[:frames]
+
+
+class MicConverter:
+    """Interleaved S16_LE at the mic's native rate and channel count -> PCM16 mono 24 kHz.
+
+    Channels are averaged (a stereo mic with the same capsule on both channels keeps its level;
+    one that only fills the left channel loses 6 dB). At 24 kHz in, soxr is skipped.
+    """
+
+    def __init__(self, in_rate: int, in_channels: int, out_rate: int = API_RATE_HZ) -> None:
+        if in_rate <= 0 or in_channels <= 0:
+            raise ValueError(f"bad input format: {in_rate} Hz, {in_channels} channels")
+        self.in_rate = in_rate
+        self.in_channels = in_channels
+        self.out_rate = out_rate
+        self._frame_bytes = 2 * in_channels
+        self._stream = (
+            soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=SOXR_QUALITY)
+            if in_rate != out_rate
+            else None
+        )
+        self._acc = _Scratch(np.int32)
+        self._mono = _Scratch(np.int16)
+
+    def convert(self, raw: bytes | bytearray | memoryview) -> bytes:
+        """One chunk of whole frames in, PCM16 mono at ``out_rate`` out (may be empty at first:
+        the resampler's delay, about 1 ms)."""
+        if len(raw) % self._frame_bytes:
+            raise ValueError(f"{len(raw)} bytes is not a whole number of {self.in_channels}-channel frames")
+        samples = np.frombuffer(raw, dtype=np.int16)
+        mono = samples if self.in_channels == 1 else self._downmix(samples)
+        if self._stream is None:
+            return mono.tobytes() if mono is not samples else bytes(raw)
+        return self._stream.resample_chunk(mono).tobytes()
+
+    def _downmix(self, samples: np.ndarray) -> np.ndarray:
+        frames = samples.reshape(-1, self.in_channels)
+        n = len(frames)
+        acc = self._acc.get(n)
+        np.add(frames[:, 0], frames[:, 1], out=acc, dtype=np.int32)
+        for ch in range(2, self.in_channels):
+            np.add(acc, frames[:, ch], out=acc)
+        if self.in_channels == 2:
+            np.right_shift(acc, 1, out=acc)
+        else:
+            np.floor_divide(acc, self.in_channels, out=acc)
+        mono = self._mono.get(n)
+        np.copyto(mono, acc, casting="unsafe")  # the mean of int16 values always fits
+        return mono
+
+    def reset(self) -> None:
+        """Forget the filter history (after a gap in the stream, e.g. a reopened device)."""
+        if self._stream is not None:
+            self._stream.clear()
+
+
+class SpeakerConverter:
+    """PCM16 mono 24 kHz -> interleaved S16_LE at the speaker's rate, mono copied to each channel.
+
+    Odd byte counts are carried over to the next chunk (a delta split mid-sample stays correct).
+    """
+
+    def __init__(self, out_rate: int, out_channels: int, in_rate: int = API_RATE_HZ) -> None:
+        if out_rate <= 0 or out_channels <= 0:
+            raise ValueError(f"bad output format: {out_rate} Hz, {out_channels} channels")
+        self.out_rate = out_rate
+        self.out_channels = out_channels
+        self.in_rate = in_rate
+        self._stream = (
+            soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=SOXR_QUALITY)
+            if in_rate != out_rate
+            else None
+        )
+        self._wide = _Scratch(np.int16, columns=out_channels) if out_channels > 1 else None
+        self._odd = b""
+
+    def convert(self, pcm24k: bytes | bytearray | memoryview) -> bytes:
+        """A chunk of PCM16 mono at ``in_rate`` in, frames for the speaker out (may be empty)."""
+        if self._odd:
+            pcm24k = self._odd + bytes(pcm24k)
+            self._odd = b""
+        if len(pcm24k) % 2:
+            self._odd = bytes(pcm24k[-1:])
+            pcm24k = pcm24k[:-1]
+        mono = np.frombuffer(pcm24k, dtype=np.int16)
+        if self._stream is not None:
+            mono = self._stream.resample_chunk(mono)
+        return self._widen(mono, pcm24k)
+
+    def flush(self) -> bytes:
+        """The resampler's buffered tail (a few ms); the stream is then ready for new audio."""
+        self._odd = b""
+        if self._stream is None:
+            return b""
+        tail = self._stream.resample_chunk(_EMPTY, last=True)
+        self._stream.clear()
+        return self._widen(tail, None)
+
+    def reset(self) -> None:
+        """Drop the buffered tail and history (after stop_now: nothing old may leak out)."""
+        self._odd = b""
+        if self._stream is not None:
+            self._stream.clear()
+
+    def _widen(self, mono: np.ndarray, original: bytes | bytearray | memoryview | None) -> bytes:
+        if self._wide is None:
+            return bytes(original) if original is not None and self._stream is None else mono.tobytes()
+        wide = self._wide.get(len(mono))
+        wide[:] = mono[:, None]
+        return wide.tobytes()

@@ -1,0 +1,90 @@
+"""The mic path through real libasound: the rig's raw file PCM hands MicCapture exactly the bytes
+a USB mic would, at its native rate and channel count; what comes out must be 24 kHz mono."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from polybot_device.audio.capture import MicCapture
+from polybot_device.audio.filerig import FileRig
+from polybot_device.config import AudioInputConfig
+from tests.audio.signals import active_region, peak, tone
+
+
+async def _capture(config: AudioInputConfig, feeder, signal: np.ndarray, seconds: float):
+    """Start MicCapture, feed ``signal`` once it delivers, collect ``seconds`` of output."""
+    loop = asyncio.get_running_loop()
+    statuses: list[tuple[bool, str]] = []
+    mic = MicCapture(config, loop, lambda ok, reason: statuses.append((ok, reason)))
+    mic.start()
+    try:
+        await asyncio.wait_for(mic.read(), 3)  # open and flowing
+        feeder.feed(signal)
+        chunks, have = [], 0
+        while have < seconds * 24000 * 2:
+            chunk = await asyncio.wait_for(mic.read(), 2)
+            chunks.append(chunk)
+            have += len(chunk)
+    finally:
+        mic.stop()
+    return np.frombuffer(b"".join(chunks), dtype=np.int16), mic, statuses
+
+
+def test_48k_stereo_mic_arrives_as_24k_mono_at_the_right_pitch(file_rig, mic_feeder):
+    config = AudioInputConfig(device=file_rig.mic_pcm, rate=48000, channels=2, period_ms=20)
+    out, mic, statuses = asyncio.run(_capture(config, mic_feeder, tone(1000, 48000, 0.8), 1.1))
+    start, end = active_region(out)
+    assert 0.7 * 24000 < end - start < 0.9 * 24000, "0.8 s in should be 0.8 s at 24 kHz out"
+    freq, _ = peak(out[start + 1200 : end - 1200], 24000)
+    assert freq == pytest.approx(1000, rel=0.01)
+    assert statuses and statuses[0][0] is True and "48000 Hz x2" in statuses[0][1]
+    assert mic.xruns == 0 and mic.dropped == 0
+
+
+def test_15khz_does_not_alias_into_the_24k_stream(file_rig, mic_feeder):
+    # 1 kHz then 15 kHz at the same level: 15 kHz is above the 12 kHz Nyquist of 24 kHz and
+    # would fold to 9 kHz if decimated without a proper filter.
+    signal = np.concatenate([tone(1000, 48000, 0.5), tone(15000, 48000, 0.5)])
+    signal[-960:] *= np.linspace(1, 0, 960)  # no click at the end (a click is broadband)
+    config = AudioInputConfig(device=file_rig.mic_pcm, rate=48000, channels=2)
+    out, _, _ = asyncio.run(_capture(config, mic_feeder, signal, 1.3))
+    start, _ = active_region(out)
+    _, level_1k = peak(out[start + 1200 : start + 10800], 24000)
+    _, level_15k = peak(out[start + 13200 : start + 22800], 24000)
+    assert level_1k > -10
+    assert level_1k - level_15k >= 60, f"15 kHz only {level_1k - level_15k:.1f} dB down"
+
+
+def test_441k_mono_mic_works(tmp_path, monkeypatch):
+    rig = FileRig(tmp_path / "rig441", mic_rate=44100, mic_channels=1)
+    for key, value in rig.env().items():
+        monkeypatch.setenv(key, value)
+    with rig.feeder(period_ms=20) as feeder:
+        config = AudioInputConfig(device=rig.mic_pcm, rate=44100, channels=1, period_ms=20)
+        out, mic, statuses = asyncio.run(_capture(config, feeder, tone(1000, 44100, 0.6), 0.9))
+    start, end = active_region(out)
+    assert end - start == pytest.approx(0.6 * 24000, rel=0.05)
+    freq, _ = peak(out[start + 1200 : end - 1200], 24000)
+    assert freq == pytest.approx(1000, rel=0.01)
+    assert "44100 Hz x1" in statuses[0][1]
+
+
+def test_stop_returns_quickly_even_when_the_mic_goes_silent(file_rig):
+    # No feeder writing: after the first chunks a read blocks on the FIFO; stop() must not.
+    feeder = file_rig.feeder()
+
+    async def main():
+        mic = MicCapture(AudioInputConfig(device=file_rig.mic_pcm, rate=48000, channels=2),
+                         asyncio.get_running_loop(), lambda ok, reason: None)
+        mic.start()
+        await asyncio.wait_for(mic.read(), 3)
+        feeder.stop()  # the writer is gone: the next read blocks for ever
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        mic.stop()
+        return loop.time() - t0
+
+    assert asyncio.run(main()) < 0.5

@@ -1,0 +1,30 @@
+"""`polybot-device devices`: never hangs, names what is there."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+CHILD = """
+import time
+from polybot_device.audio.devices import list_devices, format_devices, available_capture_names
+t0 = time.monotonic()
+devices = list_devices()
+print(format_devices(devices))
+print("NAMES", available_capture_names())
+print("ELAPSED", time.monotonic() - t0)
+"""
+
+
+def test_devices_lists_the_rig_pcms_without_opening_them(file_rig):
+    # No feeder: opening polybot_mic would block on its FIFO for ever, so this also proves
+    # that named PCMs are listed, not probed.
+    env = dict(os.environ, **file_rig.env())
+    result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=15)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "polybot_mic" in out and "polybot_speaker" in out
+    assert "Microphones (capture)" in out and "Speakers (playback)" in out
+    assert "'polybot_mic'" in out.split("NAMES", 1)[1]
+    assert float(out.rsplit("ELAPSED", 1)[1]) < 5
