@@ -38,7 +38,8 @@ class Translator:
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self.link = RealtimeLink(config.api, keys, status, self.outbox, self._new_protocol,
-                                 self._on_action, on_session_lost=self._on_session_lost)
+                                 self._on_action, on_session_lost=self._on_session_lost,
+                                 is_quiet=self.is_quiet)
         self.capture: MicCapture | None = None
         self.playback: SpeakerPlayback | None = None
         self._end_check: asyncio.TimerHandle | None = None
@@ -67,15 +68,22 @@ class Translator:
             self.capture.stop()
             self.playback.stop()
 
+    def is_quiet(self) -> bool:
+        """Nobody speaking, nothing playing, no response on its way: a session can be swapped."""
+        protocol = self.link.protocol
+        return (self.status.facts.activity is Activity.IDLE
+                and not (protocol is not None and protocol.response_open)
+                and not (self.playback is not None and self.playback.is_playing()))
+
     def liveness_checks(self) -> list[Callable[[], str | None]]:
         """For the watchdog: the audio threads must keep reporting in."""
         return [self._check_capture, self._check_playback]
 
     def _check_capture(self) -> str | None:
-        return self.capture.stuck_reason() if self.capture else None
+        return _stuck("microphone", self.capture.last_alive if self.capture else None)
 
     def _check_playback(self) -> str | None:
-        return self.playback.stuck_reason() if self.playback else None
+        return _stuck("speaker", self.playback.last_alive if self.playback else None)
 
     # -- the mic path (50 times a second: keep it lean) ------------------------------------------
 
@@ -184,3 +192,16 @@ class Translator:
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
         """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
+
+
+THREAD_STUCK_AFTER_S = 10.0
+"""An audio thread that has not reported in for this long is stuck in a blocking call: the
+watchdog stops pinging and systemd restarts the daemon. Waiting for a missing device still
+reports in (each open attempt), so a missing mic is not a hang."""
+
+
+def _stuck(part: str, last_alive: float | None) -> str | None:
+    if last_alive is None:
+        return None
+    silent_s = time.monotonic() - last_alive
+    return f"{part} thread silent for {silent_s:.0f} s" if silent_s > THREAD_STUCK_AFTER_S else None

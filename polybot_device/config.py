@@ -63,6 +63,10 @@ class ApiConfig:
     """Cap of the reconnect delay."""
     auth_retry_s: float = _opt(60.0, min=1.0)
     """Delay between attempts while the key is refused (a refused key does not fix itself)."""
+    session_rollover_s: float = _opt(3300.0, min=10.0)
+    """Sessions end after 60 min: past this age, start a fresh one at the next quiet moment."""
+    response_stall_s: float = _opt(20.0, min=1.0)
+    """A response with no server event for this long is cancelled, never left hanging."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class RealtimeLink:
         make_protocol: Callable[[], ConversationProtocol],
         on_action: Callable[[Action], None],
         on_session_lost: Callable[[], None] = lambda: None,
+        is_quiet: Callable[[], bool] = lambda: True,
     ) -> None:
         self._api = api
         self._keys = keys
@@ -66,6 +67,8 @@ class RealtimeLink:
         self._make_protocol = make_protocol
         self._on_action = on_action
         self._on_session_lost = on_session_lost
+        self._is_quiet = is_quiet
+        self._rolled_over = False
         self._backoff = Backoff(api.backoff_initial_s, api.backoff_max_s)
         self._ws: ClientConnection | None = None
         self._audio_waiting = asyncio.Event()
@@ -161,47 +164,87 @@ class RealtimeLink:
         protocol = self.protocol = self._make_protocol()
         self.sessions += 1
         verdict: list[SessionOver] = []
+        helpers: list[asyncio.Task[None]] = []
         went_live = False
-        sender: asyncio.Task[None] | None = None
+        self._rolled_over = False
+        loop = asyncio.get_running_loop()
+        setup_deadline = loop.time() + self._api.connect_timeout_s
         try:
             self.send(protocol.opening())
-            async with asyncio.timeout(self._api.connect_timeout_s) as deadline:
-                async for message in ws:
-                    for action in self._handle(message, protocol):
-                        if isinstance(action, SessionLive):
-                            went_live = True
-                            deadline.reschedule(None)
-                            self.sessions_live += 1
-                            self._status.update(link=Link.UP, detail="")
-                            if self._offline_since is not None:
-                                log.info("session live after %.1f s without one",
-                                         time.monotonic() - self._offline_since)
-                                self._offline_since = None
-                            else:
-                                log.info("session live")
-                            sender = asyncio.create_task(self._pump_audio(ws), name="audio-sender")
-                        elif isinstance(action, SessionOver):
-                            verdict.append(action)
-                        else:
-                            self._on_action(action)
-        except TimeoutError:
-            return Outcome("the server did not confirm the session configuration")
+            while True:
+                if not went_live:
+                    timeout: float | None = max(0.0, setup_deadline - loop.time())
+                elif protocol.response_open:
+                    timeout = self._api.response_stall_s
+                else:
+                    timeout = None
+                try:
+                    async with asyncio.timeout(timeout):
+                        message = await ws.recv()  # cancelling recv() is safe in websockets
+                except TimeoutError:
+                    if not went_live:
+                        return Outcome("the server did not confirm the session configuration")
+                    log.warning("response stalled: nothing from the server for %.0f s; cancelling it",
+                                self._api.response_stall_s)
+                    message = None
+                actions = self._handle(message, protocol) if message is not None else self._abandon(protocol)
+                for action in actions:
+                    if isinstance(action, SessionLive):
+                        went_live = True
+                        self._went_live()
+                        helpers.append(asyncio.create_task(self._pump_audio(ws), name="audio-sender"))
+                        helpers.append(asyncio.create_task(self._roll_over_when_quiet(ws), name="rollover"))
+                    elif isinstance(action, SessionOver):
+                        verdict.append(action)
+                    else:
+                        self._on_action(action)
         except ConnectionClosed as exc:
+            if self._rolled_over:
+                return Outcome("session rollover", went_live=True, immediate=True)
             if not verdict:
                 return Outcome(f"connection closed ({_close_words(exc)})", went_live=went_live)
         finally:
-            if sender is not None:
-                sender.cancel()
+            for task in helpers:
+                task.cancel()
+            for task in helpers:
                 try:
-                    await sender
+                    await task
                 except (asyncio.CancelledError, ConnectionClosed):
                     pass
             await ws.close()
-        if verdict:
-            over = verdict[-1]
-            return Outcome(over.reason, went_live=went_live, auth=over.auth,
-                           retry_after_s=over.retry_after_s, immediate=went_live and not over.auth)
-        return Outcome("the server closed the session", went_live=went_live, immediate=False)
+        over = verdict[-1]
+        return Outcome(over.reason, went_live=went_live, auth=over.auth,
+                       retry_after_s=over.retry_after_s, immediate=went_live and not over.auth)
+
+    def _went_live(self) -> None:
+        self.sessions_live += 1
+        self._status.update(link=Link.UP, detail="")
+        if self._offline_since is not None:
+            log.info("session live after %.1f s without one", time.monotonic() - self._offline_since)
+            self._offline_since = None
+        else:
+            log.info("session live")
+
+    def _abandon(self, protocol: ConversationProtocol) -> list[Action]:
+        actions = []
+        for action in protocol.abandon_response():
+            if isinstance(action, Send):
+                self._send_later(action.event)
+            else:
+                actions.append(action)
+        return actions
+
+    async def _roll_over_when_quiet(self, ws: ClientConnection) -> None:
+        """Sessions end after 60 minutes; start a fresh one before that, while nobody speaks and
+        nothing plays, so a kiosk runs for days with no audible gap. Audio captured during the
+        swap waits in the outbox."""
+        await asyncio.sleep(self._api.session_rollover_s)
+        while not self._is_quiet():
+            await asyncio.sleep(0.25)
+        log.info("session is %.0f minutes old: rolling over to a fresh one while it is quiet",
+                 self._api.session_rollover_s / 60)
+        self._rolled_over = True
+        await ws.close(1000, "rollover")
 
     def _handle(self, message: str | bytes, protocol: ConversationProtocol) -> list[Action]:
         try:

@@ -117,6 +117,14 @@ class ConversationProtocol:
             self.response_open = False  # its response.done (cancelled) may still come: harmless
         return actions
 
+    def abandon_response(self) -> list[Action]:
+        """The open response stalled (no event for too long): cancel it and stop waiting, so a
+        response that never ends cannot leave the gadget stuck."""
+        if not self.response_open:
+            return []
+        self.response_open = False
+        return [Send(ev.response_cancel(self._ids.next())), ResponseFinished("stalled")]
+
     def handle(self, event: dict[str, Any]) -> list[Action]:
         kind = event.get("type")
         if not isinstance(kind, str):
