@@ -187,7 +187,7 @@ install_config() {
 install_units() {
     install -m 0644 "$src/systemd/polybot-device.service" "$unit_dir/polybot-device.service"
     install -m 0644 "$src/systemd/polybot-config-error.service" "$unit_dir/polybot-config-error.service"
-    install -m 0644 "$src/systemd/60-polybot-gpiochip.rules" /etc/udev/rules.d/60-polybot-gpiochip.rules
+    install -D -m 0644 "$src/systemd/60-polybot-gpiochip.rules" /etc/udev/rules.d/60-polybot-gpiochip.rules
     if [ "$image" = 1 ]; then
         install -d -m 0755 "$prefix/libexec"
         install -m 0755 "$src/image/firstboot/polybot-firstboot" "$prefix/libexec/polybot-firstboot"

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def shell_scripts() -> list[Path]:
     found = []
-    for top in ("scripts", "image", "systemd"):
+    for top in ("scripts", "image", "systemd", ".ci"):
         for path in sorted((REPO / top).rglob("*")):
             if not path.is_file() or "pi-gen" in path.parts:
                 continue

@@ -1,0 +1,146 @@
+"""Debian root file systems for the image and systemd checks, built once and cached.
+
+`cached_root()` debootstraps a `--variant=minbase` Debian root with the given packages into
+/var/cache/polybot-test-roots/<arch>-<hash of suite, arch and package list>/ (override the
+directory with POLYBOT_TEST_ROOTS), so the second run copies it (seconds) instead of building
+it (minutes). A half-built root is never cached: it is built next to the cache and renamed
+into place when debootstrap succeeded. `Chroot` copies a cached root to a scratch directory,
+mounts /proc, /sys and /dev into it, and runs commands there with a clean environment that
+reaches PyPI the way this machine does (its /etc/hosts, resolv.conf and CA bundle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+SUITE = "bookworm"
+MIRROR = os.environ.get("POLYBOT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+CACHE = Path(os.environ.get("POLYBOT_TEST_ROOTS", "/var/cache/polybot-test-roots"))
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+CHROOT_CA = "/etc/polybot-test-host-ca.crt"
+
+
+def native_arch() -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def require_root_tools(*tools: str) -> None:
+    """Skip (with the reason) where the checks cannot run: they need root and debootstrap."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: debootstrap, chroot, mounts and a PID namespace")
+    for tool in ("debootstrap", "chroot", "mount", *tools):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+
+
+def enable_foreign_arch(arch: str) -> None:
+    """Make the kernel run `arch` binaries through qemu-user-static (binfmt_misc), or skip."""
+    if arch == native_arch():
+        return
+    qemu = {"arm64": "aarch64", "armhf": "arm"}[arch]
+    binfmt = Path("/proc/sys/fs/binfmt_misc")
+    if not (binfmt / "register").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt)], check=False)
+    entry = binfmt / f"qemu-{qemu}"
+    if not entry.exists() or not entry.read_text().startswith("enabled"):
+        if shutil.which("update-binfmts"):
+            subprocess.run(["update-binfmts", "--enable", f"qemu-{qemu}"], check=False,
+                           capture_output=True)
+    if not entry.exists() or not entry.read_text().startswith("enabled"):
+        pytest.skip(f"no binfmt_misc handler for {arch} (apt-get install qemu-user-static binfmt-support)")
+    if "F" not in next((l for l in entry.read_text().splitlines() if l.startswith("flags:")), ""):
+        pytest.skip(f"qemu-{qemu} binfmt entry lacks the F flag, so it cannot run inside a chroot")
+
+
+def cached_root(arch: str, packages: Sequence[str]) -> Path:
+    """A debootstrapped root with `packages`, from the cache or built now (minutes)."""
+    include = sorted(set(packages))
+    key = hashlib.sha256("\n".join([SUITE, arch, MIRROR, "minbase", *include]).encode()).hexdigest()[:16]
+    root = CACHE / f"{SUITE}-{arch}-{key}"
+    if (root / ".complete").exists():
+        return root
+    CACHE.mkdir(parents=True, exist_ok=True)
+    building = CACHE / f".{root.name}.building-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
+    started = time.monotonic()
+    out = subprocess.run(
+        ["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={','.join(include)}",
+         SUITE, str(building), MIRROR],
+        capture_output=True, text=True, timeout=900,
+    )
+    if out.returncode != 0:
+        log = building / "debootstrap" / "debootstrap.log"
+        detail = log.read_text()[-3000:] if log.exists() else ""
+        shutil.rmtree(building, ignore_errors=True)
+        raise AssertionError(f"debootstrap failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}\n{detail}")
+    # Drop the downloaded .debs: the cache holds installed roots, not an archive mirror.
+    subprocess.run(["chroot", str(building), "apt-get", "clean"], check=False, capture_output=True)
+    (building / ".complete").write_text(f"{arch} {' '.join(include)}\nbuilt in {time.monotonic() - started:.0f} s\n")
+    shutil.rmtree(root, ignore_errors=True)
+    building.rename(root)
+    return root
+
+
+class Chroot:
+    """A scratch copy of a cached root with /proc, /sys and /dev mounted; unmounted on exit."""
+
+    def __init__(self, cached: Path, scratch: Path) -> None:
+        self.root = scratch / "root"
+        subprocess.run(["cp", "-a", "--reflink=auto", str(cached), str(self.root)], check=True)
+        self.mounted: list[Path] = []
+
+    def __enter__(self) -> Chroot:
+        for name in ("proc", "sys", "dev"):
+            target = self.root / name
+            subprocess.run(["mount", "--bind", f"/{name}", str(target)], check=True)
+            self.mounted.append(target)
+        # Reach PyPI exactly as this machine does.
+        for name in ("etc/hosts", "etc/resolv.conf"):
+            if Path("/", name).exists():
+                (self.root / name).unlink(missing_ok=True)
+                shutil.copy(Path("/", name), self.root / name)
+        if HOST_CA.exists():
+            shutil.copy(HOST_CA, self.root / CHROOT_CA.lstrip("/"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unmount()
+
+    def unmount(self) -> None:
+        for target in reversed(self.mounted):
+            # Recursive and lazy: /dev may carry submounts (pts, shm) by the time we leave.
+            subprocess.run(["umount", "-R", "-l", str(target)], check=False, capture_output=True)
+        self.mounted.clear()
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
+            "DEBIAN_FRONTEND": "noninteractive",
+        }
+        if HOST_CA.exists():
+            env["PIP_CERT"] = CHROOT_CA
+            env["SSL_CERT_FILE"] = CHROOT_CA
+        return env
+
+    def run(self, *argv: str, timeout: float = 600, check: bool = True,
+            env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run(["chroot", str(self.root), *argv], capture_output=True, text=True,
+                             timeout=timeout, env={**self.env(), **(env or {})}, input=stdin)
+        if check and out.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {out.returncode}:\n"
+                                 f"{out.stdout[-4000:]}\n{out.stderr[-4000:]}")
+        return out
+
+    def path(self, inside: str) -> Path:
+        return self.root / inside.lstrip("/")
