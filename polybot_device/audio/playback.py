@@ -248,6 +248,8 @@ class SpeakerPlayback:
             self._buffer_frames = int(info["buffer_size"])
             if (rate, channels) != (self._converter.out_rate, self._converter.out_channels):
                 self._converter = SpeakerConverter(rate, channels)
+            self._converter.reset()  # nothing from before the fault may leak out
+            self._tail_pending = False
             self._silence = bytes(self._buffer_frames * self._frame_bytes)
             self._poller = select.poll()
             for fd, mask in pcm.polldescriptors():
@@ -328,6 +330,7 @@ class SpeakerPlayback:
         rate = self._rate
         buffer_s = self._buffer_frames / rate
         while view and not self._stop.is_set():
+            self.last_alive = time.monotonic()
             if audio:
                 ahead = self._play_until - time.monotonic()
                 if ahead > buffer_s:
@@ -356,7 +359,8 @@ class SpeakerPlayback:
                 if not self._starved:
                     self.underruns += 1
                 self._starved = True
-            elif n == 0:
-                self._poller.poll(POLL_MS)
+            elif n == 0:  # EAGAIN: wait for room; a poll that says "ready" for nothing gets a nap
+                if self._poller.poll(POLL_MS):
+                    self._stop.wait(self._period_frames / rate / 4)
             elif audio and self.on_handed is not None:
                 self.on_handed(item_id, n, self.last_handed_monotonic)

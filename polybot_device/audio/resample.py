@@ -10,7 +10,7 @@ Quality: soxr 'LQ' (measured here, float test tones, 20 ms chunks, soxr 1.1): st
 output block per 20 ms input chunk. 'HQ' only widens the passband to ~11.5 kHz, but delays 32 ms
 and emits 35 ms blocks every other chunk (0, 830, 0, 830 samples), i.e. latency and jitter for
 nothing a listener or the speech model would notice; CPU is about the same (~0.02 % of an x86
-core per second of audio, see benchmarks).
+core per second of audio: ``python -m polybot_device.audio.bench``).
 
 These run 50 times a second for months on a Pi Zero 2 W: scratch buffers are allocated once and
 grown (never shrunk) when a larger chunk turns up; inputs are read through ``numpy.frombuffer``
