@@ -28,3 +28,17 @@ def test_devices_lists_the_rig_pcms_without_opening_them(file_rig):
     assert "Microphones (capture)" in out and "Speakers (playback)" in out
     assert "'polybot_mic'" in out.split("NAMES", 1)[1]
     assert float(out.rsplit("ELAPSED", 1)[1]) < 5
+
+
+def test_device_table_suggests_the_config_keys_for_a_usb_mic():
+    from polybot_device.audio.devices import DeviceInfo, format_devices
+
+    mic = DeviceInfo(name="hw:CARD=Device,DEV=0", direction="capture", kind="hw", card_id="Device",
+                     card_name="USB PnP Sound Device", device=0, plug_name="plughw:CARD=Device,DEV=0",
+                     rates=(44100, 48000), channels=(1,))
+    busy = DeviceInfo(name="hw:CARD=Headphones,DEV=0", direction="playback", kind="hw",
+                      card_id="Headphones", status="busy")
+    text = format_devices([mic, busy])
+    assert "audio.input.device: 'hw:CARD=Device,DEV=0'" in text
+    assert "audio.input.rate: 48000" in text and "audio.input.channels: 1" in text
+    assert "busy" in text and "audio.output.device" not in text
