@@ -2,19 +2,23 @@
 
 Order: ``OPENAI_API_KEY``, then ``api.key_file``, then the systemd credential
 ``$CREDENTIALS_DIRECTORY/openai_api_key`` (LoadCredential= copies it when the unit starts, so a
-rotated credential needs ``systemctl restart``). The key is never logged or printed; every key
-read is also handed to the log redactor so that even a careless log line cannot carry it.
+rotated credential needs ``systemctl restart``). When ``api.key_command`` is set it is the only
+source: a short-lived key is minted before every connect (:mod:`.keycommand`). The key is never
+logged or printed; every key read is also handed to the log redactor so that even a careless log
+line cannot carry it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ConfigError
+from .keycommand import KeyCommandFailed, call_in_daemon_thread, run_key_command
 
 CREDENTIAL_NAME = "openai_api_key"
 
@@ -36,13 +40,18 @@ class ApiKey:
 
 class KeySource:
     def __init__(self, key_file: str | None, environ: Mapping[str, str] | None = None,
-                 on_key: Callable[[str], None] | None = None) -> None:
+                 on_key: Callable[[str], None] | None = None, command: Sequence[str] | None = None,
+                 command_timeout_s: float = 10.0) -> None:
         self._key_file = key_file
+        self._command = tuple(command) if command else None
+        self._command_timeout_s = command_timeout_s
         self._environ = os.environ if environ is None else environ
         self._on_key = on_key
 
     def describe(self) -> str:
         """Which source would be used, without reading any secret (for check-config)."""
+        if self._command:
+            return f"api.key_command {self._command[0]} (run before every connect; not run by check-config)"
         if self._environ.get("OPENAI_API_KEY", "").strip():
             return "OPENAI_API_KEY"
         if self._key_file:
@@ -53,13 +62,31 @@ class KeySource:
         return "none"
 
     def check_configured(self) -> None:
-        """At start-up: no source at all is a configuration problem (exit 78)."""
+        """At start-up: no source at all is a configuration problem (exit 78). A key command is
+        not run here (its failures are runtime faults); only a missing program is a config error."""
+        if self._command:
+            if shutil.which(self._command[0]) is None:
+                raise ConfigError(f"api.key_command: {self._command[0]!r} is not an executable program")
+            return
         try:
             self.read()
         except KeyUnavailable as exc:
             raise ConfigError(f"api key: {exc}") from None
 
+    async def read_async(self) -> ApiKey:
+        """read() for the event loop: a key command runs in a thread, the loop keeps going."""
+        if self._command:
+            return await call_in_daemon_thread(self.read)
+        return self.read()
+
     def read(self) -> ApiKey:
+        """The key to connect with now. Blocks while a key command runs (see read_async)."""
+        if self._command:
+            try:
+                value = run_key_command(self._command, self._command_timeout_s)
+            except KeyCommandFailed as exc:
+                raise KeyUnavailable(str(exc)) from None
+            return self._found(value, f"api.key_command {self._command[0]}")
         env_key = self._environ.get("OPENAI_API_KEY", "").strip()
         if env_key:
             return self._found(env_key, "OPENAI_API_KEY")
@@ -96,14 +123,18 @@ class SecretRedactor(logging.Filter):
     log a key in the first place, but a library's exception text might."""
 
     MASK = "[redacted]"
+    KEEP = 32
+    """Secrets remembered: short-lived keys from api.key_command arrive once per connect, so the
+    set is bounded (the oldest go; a key still in use is re-added on every read)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._secrets: set[str] = set()
+        self._secrets: tuple[str, ...] = ()
 
     def add(self, secret: str) -> None:
+        """Thread-safe (keys are read in a worker thread): the tuple is replaced, never mutated."""
         if len(secret) >= 8:
-            self._secrets.add(secret)
+            self._secrets = (*[s for s in self._secrets if s != secret][-(self.KEEP - 1):], secret)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:

@@ -18,12 +18,16 @@ from .apikey import KeySource
 from .audio.capture import MicCapture
 from .audio.playback import SpeakerPlayback
 from .config import Config
+from .interaction import Interaction
+from .modes import Selection
 from .realtime import events as ev
-from .realtime.connection import RealtimeLink
+from .realtime.connection import RealtimeLink, SessionKind
 from .realtime.instructions import conversation_instructions, one_way_instructions
 from .realtime.outbox import Outbox
 from .realtime.protocol import (Action, ConversationProtocol, Play, ResponseFinished, SetActivity,
                                 SpeechStarted, Transcript, UtteranceEnded)
+from .realtime.translation import (FRAME_BYTES, TranslationProtocol, translation_append_json,
+                                   translation_session_update)
 from .state import Activity, StatusModel
 
 log = logging.getLogger(__name__)
@@ -34,12 +38,15 @@ class Translator:
         self.config = config
         self.status = status
         self._ids = ev.EventIds()
-        self._other_language = config.languages[1] if len(config.languages) > 1 else config.languages[0]
+        self.selection = Selection.from_config(config)
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
-        self.link = RealtimeLink(config.api, keys, status, self.outbox, self._new_protocol,
+        self.link = RealtimeLink(config.api, keys, status, self.outbox, self._session_kind,
                                  self._on_action, on_session_lost=self._on_session_lost,
                                  is_quiet=self.is_quiet)
+        self.interaction = Interaction(self)
+        self.talking = False
+        """hold-to-talk: the button is held, so the mic is sent."""
         self.capture: MicCapture | None = None
         self.playback: SpeakerPlayback | None = None
         self._end_check: asyncio.TimerHandle | None = None
@@ -56,6 +63,7 @@ class Translator:
         self.playback = SpeakerPlayback(self.config.audio.output, loop, self._on_speaker_status)
         self.capture.start()
         self.playback.start()
+        self.interaction.start(loop)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pump_mic(self.capture, self.playback), name="mic")
@@ -65,6 +73,7 @@ class Translator:
         finally:
             if self._end_check:
                 self._end_check.cancel()
+            self.interaction.close()
             self.capture.stop()
             self.playback.stop()
 
@@ -88,28 +97,49 @@ class Translator:
     # -- the mic path (50 times a second: keep it lean) ------------------------------------------
 
     async def _pump_mic(self, capture: MicCapture, playback: SpeakerPlayback) -> None:
-        gate = self.config.audio.echo_gate
-        tail_s = self.config.audio.echo_tail_ms / 1000
         outbox, link = self.outbox, self.link
+        silence = b""
         while True:
             chunk = await capture.read()
-            if gate and (playback.is_playing() or playback.quiet_for_s() < tail_s):
-                continue  # our own speaker's voice must not reach the server's VAD
+            if self._gated(playback):
+                if not self.selection.uses_translation_endpoint:
+                    continue  # our own speaker's voice must not reach the server's VAD
+                # A translation session wants a stream without gaps: silence instead of echo.
+                if len(silence) != len(chunk):
+                    silence = bytes(len(chunk))
+                chunk = silence
             outbox.append(chunk)
             link.audio_ready()
 
+    def _gated(self, playback: SpeakerPlayback) -> bool:
+        if self.config.controls.button.hold_to_talk and not self.talking \
+                and not self.selection.uses_translation_endpoint:
+            return True
+        if not self.config.audio.echo_gate:
+            return False
+        return playback.is_playing() or playback.quiet_for_s() < self.config.audio.echo_tail_ms / 1000
+
     # -- what the server says ------------------------------------------------------------------
 
-    def _new_protocol(self) -> ConversationProtocol:
-        return ConversationProtocol(self._session_update(), self._ids)
+    def _session_kind(self) -> SessionKind:
+        """Asked before every connect: a mode switch to or from interpreter changes endpoint."""
+        if self.selection.uses_translation_endpoint:
+            return SessionKind("translation", "/translations", self.config.api.translation_model,
+                               lambda: TranslationProtocol(self._session_update(), self._ids),
+                               translation_append_json, FRAME_BYTES)
+        return SessionKind("realtime", "", self.config.api.model,
+                           lambda: ConversationProtocol(self._session_update(), self._ids))
 
     def _session_update(self) -> dict:
-        cfg = self.config
-        if cfg.mode == "one-way":
-            text = one_way_instructions(cfg.languages[0], cfg.glossary)
+        cfg, sel = self.config, self.selection
+        if sel.uses_translation_endpoint:
+            return translation_session_update(cfg, sel.target, self._ids.next())
+        if sel.mode == "one-way":
+            text = one_way_instructions(sel.target, cfg.glossary)
         else:
-            text = conversation_instructions(cfg.languages[0], self._other_language, cfg.glossary)
-        return ev.session_update(cfg, text, self._ids.next())
+            text = conversation_instructions(sel.home, sel.other, cfg.glossary)
+        vad = not cfg.controls.button.hold_to_talk
+        return ev.session_update(cfg, text, self._ids.next(), vad_enabled=vad)
 
     def _on_action(self, action: Action) -> None:
         if isinstance(action, Play):
@@ -118,6 +148,7 @@ class Translator:
                 self.response_latencies_s.append(time.monotonic() - self._speech_ended_at)
                 self._speech_ended_at = None
             self.playback.play(action.pcm, action.item_id)
+            self.interaction.translation_audio(action.item_id, action.pcm)
             if self.status.facts.activity is not Activity.SPEAKING:
                 self.status.update(activity=Activity.SPEAKING)
                 self._watch_playback_end()
@@ -135,6 +166,7 @@ class Translator:
             self.outbox.utterance_answered()
             if action.status == "completed":
                 self.utterances_translated += 1
+            self.interaction.response_finished(action.status)
         elif isinstance(action, Transcript):
             if self.config.privacy.log_transcripts:
                 log.info("%s: %s", action.role, action.text)
@@ -150,11 +182,45 @@ class Translator:
         """Stop the translation at once and tell the server how much of it was heard."""
         if self.playback is None:
             return
+        was_translation = self.status.facts.activity is Activity.SPEAKING
         played_ms = self.playback.stop_now()
         protocol = self.link.protocol
-        if protocol is not None:
+        if protocol is not None and was_translation:
             self.link.send(protocol.interrupt(played_ms))
         self.status.update(activity=Activity.IDLE)
+
+    # -- what the button asks for -------------------------------------------------------------------
+
+    def next_language(self) -> str:
+        """Short press: the next language, on the live session (no reconnect, no audio lost)."""
+        language = self.selection.next_language()
+        self._update_live_session()
+        log.info("language: %s", language, extra={"POLYBOT_LANGUAGE": language})
+        return language
+
+    async def next_mode(self) -> str:
+        """Long press: the next mode. To or from interpreter the endpoint changes: the session is
+        restarted and the audio captured meanwhile waits in the outbox."""
+        was_translation = self.selection.uses_translation_endpoint
+        mode = self.selection.next_mode()
+        log.info("mode: %s", mode)
+        if was_translation != self.selection.uses_translation_endpoint:
+            await self.link.restart_session(f"mode change to {mode}")
+        else:
+            self._update_live_session()
+        return mode
+
+    def talk(self, held: bool) -> None:
+        """hold-to-talk: while held the mic is sent; on release the turn is committed and a
+        response requested (after the last chunk, never before it)."""
+        self.talking = held
+        if not held and not self.selection.uses_translation_endpoint:
+            self.link.send_after_audio([ev.commit(self._ids.next()), ev.response_create(self._ids.next())])
+
+    def _update_live_session(self) -> None:
+        protocol = self.link.protocol
+        if protocol is not None:
+            self.link.send(protocol.reconfigure(self._session_update()))
 
     def _watch_playback_end(self) -> None:
         loop = asyncio.get_running_loop()
@@ -170,18 +236,20 @@ class Translator:
     # -- live changes (SIGHUP) --------------------------------------------------------------------
 
     def reconfigure(self, new: Config) -> None:
-        """Languages, mode, VAD, glossary and privacy change on the live session; devices and the
-        API endpoint are opened once and need a restart."""
+        """Languages, mode, VAD, glossary, cues and privacy change on the live session; devices and
+        the API endpoint are opened once and need a restart."""
         old = self.config
-        if new.audio != old.audio or new.api != old.api:
-            log.warning("reload: audio and api settings take effect after a restart; the rest applies now")
-            new = Config(**{**new.__dict__, "audio": old.audio, "api": old.api})
+        if new.audio != old.audio or new.api != old.api or new.controls != old.controls:
+            log.warning("reload: audio, api and controls settings take effect after a restart; the rest applies now")
+            new = Config(**{**new.__dict__, "audio": old.audio, "api": old.api, "controls": old.controls})
+        was_translation = self.selection.uses_translation_endpoint
         self.config = new
-        if self._other_language not in new.languages[1:]:
-            self._other_language = new.languages[1] if len(new.languages) > 1 else new.languages[0]
-        protocol = self.link.protocol
-        if protocol is not None:
-            self.link.send(protocol.reconfigure(self._session_update()))
+        self.selection.reload(new)
+        self.interaction.forget_translation()
+        if was_translation != self.selection.uses_translation_endpoint:
+            asyncio.get_running_loop().create_task(self.link.restart_session("reload changed the mode"))
+        else:
+            self._update_live_session()
         log.info("reload: mode %s, languages %s", new.mode, ", ".join(new.languages))
 
     # -- device status (called on the loop by the audio threads) ----------------------------------

@@ -14,10 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-import yaml
-
 from .apikey import KeySource, SecretRedactor
-from .config import EX_CONFIG, Config, ConfigError, config_to_dict, load_config
+from .config import EX_CONFIG, Config, ConfigError, load_config
 
 log = logging.getLogger("polybot_device")
 
@@ -49,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1", help="a loopback address (the simulator never listens elsewhere)")
     sim.add_argument("--response-delay", type=float, default=0.0, metavar="SECONDS")
 
+    error = sub.add_parser("show-config-error",
+                           help="blink the status LED in the config-error pattern until stopped (used by the unit)")
+    error.add_argument("--config", required=True, type=Path)
+
     demo = sub.add_parser("demo", help="simulator + daemon, audio from a WAV file to a WAV file; no sound card needed")
     demo.add_argument("--input", type=Path, default=None, help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
     demo.add_argument("--output", type=Path, default=Path("demo-output/translated.wav"))
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             return EX_OK
         if args.command == "simulate":
             return simulate(args.host, args.port, args.response_delay)
+        if args.command == "show-config-error":
+            from .controls.config_error import show_config_error
+
+            return show_config_error(args.config)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -82,14 +88,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check_config(path: Path) -> int:
+    from .dropins import annotated_yaml, load_layered
+
     try:
-        config = load_config(path)
+        layered = load_layered(path)
     except ConfigError as exc:
         print(f"polybot-device: {exc}", file=sys.stderr)
         return EX_CONFIG
-    print(f"# {path}: valid. Effective configuration (defaults filled in):")
-    print(yaml.safe_dump(config_to_dict(config), sort_keys=False).rstrip())
-    source = KeySource(config.api.key_file).describe()
+    config = layered.config
+    print(f"# {path}: valid ({' + '.join(layer.name for layer in layered.layers)}). Effective configuration,")
+    print("# secrets masked; after each value, the file that set it (or: default).")
+    print(annotated_yaml(layered))
+    source = KeySource(config.api.key_file, command=config.api.key_command).describe()
     if source == "none":
         source = "none in this environment (under systemd, LoadCredential=openai_api_key provides it)"
     print(f"# api key: {source} (the key itself is never shown)")
@@ -106,7 +116,8 @@ def run_daemon(path: Path) -> int:
 
     redactor = SecretRedactor()
     setup_logging(config.logging.level, redactor)
-    keys = KeySource(config.api.key_file, on_key=redactor.add)
+    keys = KeySource(config.api.key_file, on_key=redactor.add, command=config.api.key_command,
+                     command_timeout_s=config.api.key_command_timeout_s)
     try:
         keys.check_configured()
     except ConfigError as exc:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 
 EX_CONFIG = 78
 
@@ -41,6 +40,11 @@ class ApiConfig:
     """Model for interpreter mode (translation sessions on {url}/translations)."""
     key_file: str | None = None
     """File holding the API key (used when OPENAI_API_KEY is not set); re-read on every connect."""
+    key_command: tuple[str, ...] | None = None
+    """Command (argv list, no shell) that prints a short-lived key, e.g. one minted by the fleet's
+    backend; run before every connect. When set it is the only key source. null: not used."""
+    key_command_timeout_s: float = _opt(10.0, min=0.5, max=120.0)
+    """api.key_command that has not printed a key within this long is killed; the gadget retries."""
     auth_header: Literal["bearer", "api-key"] = "bearer"
     """'bearer' (OpenAI: Authorization: Bearer KEY) or 'api-key' (Azure OpenAI: api-key: KEY)."""
     voice: str = "marin"
@@ -123,9 +127,31 @@ class VadConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    textfile: str | None = None
+    """File for node_exporter's textfile collector (absolute, ending in .prom), replaced atomically
+    every interval_s. null: no metrics written."""
+    interval_s: float = _opt(10.0, min=1.0, max=3600.0)
+    """How often the metrics file is rewritten, in seconds."""
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    update_lock_file: str | None = None
+    """Update lock held while a translation is in progress (balena: /tmp/balena/updates.lock).
+    null: no lock file is ever written."""
+    busy_hold_s: float = _opt(10.0, min=0.0, max=600.0)
+    """A translation counts as in progress until this long after the last speech or playback, so
+    an update never lands between one person's sentence and the other's answer."""
+
+
+@dataclass(frozen=True)
 class PrivacyConfig:
     log_transcripts: bool = True
     """Write what was said and its translation to the log. Turn off where guests are promised it."""
+    replay_keep_s: float = _opt(120.0, min=0.0, max=3600.0)
+    """The last translation is kept in RAM (never on disk) for the replay gesture this long after
+    it was spoken; also wiped on a language change. 0: no replay."""
 
 
 @dataclass(frozen=True)
@@ -137,14 +163,152 @@ class LoggingConfig:
 # -- controls (button, LEDs) --------------------------------------------------------------------
 # Section owned by the controls work (issue 4): gesture and LED dataclasses go here.
 
+GestureAction = Literal["next-language", "replay", "next-mode", "stop", "none"]
+
+_GPIO = {"min": 0, "max": 27}  # BCM numbers on the 40-pin header (the same on every Pi since the B+)
+
+
+@dataclass(frozen=True)
+class ButtonConfig:
+    pin: int = _opt(17, **_GPIO)
+    """BCM GPIO of the push button (GPIO 17 = header pin 11); the other side of the button goes to ground."""
+    pull_up: bool = True
+    """true: internal pull-up, button to ground. false: internal pull-down, button to 3.3 V."""
+    debounce_ms: int = _opt(20, min=0, max=200)
+    """Contact bounce ignored after an edge, in milliseconds (0: none)."""
+    long_press_s: float = _opt(1.5, min=0.5, max=10.0)
+    """A press held this long is a long press, fired as soon as the hold reaches it (not on release)."""
+    multi_press_gap_s: float = _opt(0.4, min=0.15, max=1.5)
+    """Longest pause between the presses of a double or triple press; a tap is only final after it."""
+    hold_to_talk: bool = False
+    """Push to talk: holding the button is talking (talk_start, talk_end on release); taps still work and
+    the long press goes away (put next-mode on triple_press)."""
+    tap_max_s: float = _opt(0.3, min=0.1, max=1.0)
+    """hold_to_talk only: a press shorter than this is a tap, a longer one is talking."""
+
+
+@dataclass(frozen=True)
+class GesturesConfig:
+    short_press: GestureAction = "next-language"
+    """What one tap does: next-language, replay, next-mode, stop or none."""
+    double_press: GestureAction = "replay"
+    """What two quick taps do (same choices)."""
+    triple_press: GestureAction = "next-mode"
+    """What three quick taps do (same choices); with hold_to_talk the way to switch modes."""
+    long_press: GestureAction = "next-mode"
+    """What a long press does (same choices); no long press exists with hold_to_talk."""
+
+
+@dataclass(frozen=True)
+class StatusLedConfig:
+    pin: int | None = _opt(27, **_GPIO)
+    """BCM GPIO of the status LED (GPIO 27 = header pin 13, through a resistor); null: no status LED."""
+    active_high: bool = True
+    """true: the pin drives the LED's anode (on = 3.3 V). false: LED wired from 3.3 V into the pin."""
+    brightness: float = _opt(1.0, min=0.05, max=1.0)
+    """On level 0.05..1; below 1 the LED is dimmed with (software) PWM."""
+
+
+@dataclass(frozen=True)
+class LanguageLedConfig:
+    red_pin: int | None = _opt(None, **_GPIO)
+    """BCM GPIO of the RGB LED's red leg (suggested: 22); null: no RGB LED fitted."""
+    green_pin: int | None = _opt(None, **_GPIO)
+    """BCM GPIO of the green leg (suggested: 23)."""
+    blue_pin: int | None = _opt(None, **_GPIO)
+    """BCM GPIO of the blue leg (suggested: 24)."""
+    active_high: bool = True
+    """true: common-cathode RGB LED (common leg to ground). false: common-anode (common leg to 3.3 V)."""
+    colours: dict[str, str] = field(default_factory=dict)
+    """Language code -> colour ('#rrggbb' or red, orange, yellow, green, cyan, blue, purple, magenta,
+    pink, white), overriding the built-in palette."""
+
+    @property
+    def fitted(self) -> bool:
+        return self.red_pin is not None
+
+    def __post_init__(self) -> None:
+        pins = (self.red_pin, self.green_pin, self.blue_pin)
+        if any(p is None for p in pins) and any(p is not None for p in pins):
+            raise ConfigError("controls.language_led: set all of red_pin, green_pin and blue_pin, or none of them")
+        for code, colour in self.colours.items():
+            try:
+                parse_colour(colour)
+            except ValueError:
+                raise ConfigError(f"controls.language_led.colours.{code}: expected a colour such as '#ff8800' "
+                                  f"or one of {', '.join(COLOUR_NAMES)}, got {_show(colour)}") from None
+
 
 @dataclass(frozen=True)
 class ControlsConfig:
     enabled: bool = True
     """Use the button and LEDs when GPIO is there; a machine without GPIO runs without them."""
+    button: ButtonConfig = field(default_factory=ButtonConfig)
+    gestures: GesturesConfig = field(default_factory=GesturesConfig)
+    volume_up_pin: int | None = _opt(None, **_GPIO)
+    """BCM GPIO of an optional volume-up button (to ground, like the main button); null: none."""
+    volume_down_pin: int | None = _opt(None, **_GPIO)
+    """BCM GPIO of an optional volume-down button; null: none."""
+    status_led: StatusLedConfig = field(default_factory=StatusLedConfig)
+    language_led: LanguageLedConfig = field(default_factory=LanguageLedConfig)
+
+    def __post_init__(self) -> None:
+        used: dict[int, str] = {}
+        for name, pin in self.pins().items():
+            if pin in used:
+                raise ConfigError(f"controls.{name}: GPIO {pin} is already used by controls.{used[pin]}")
+            used[pin] = name
+
+    def pins(self) -> dict[str, int]:
+        """Every GPIO in use, by key path below controls."""
+        named = {
+            "button.pin": self.button.pin,
+            "volume_up_pin": self.volume_up_pin,
+            "volume_down_pin": self.volume_down_pin,
+            "status_led.pin": self.status_led.pin,
+            "language_led.red_pin": self.language_led.red_pin,
+            "language_led.green_pin": self.language_led.green_pin,
+            "language_led.blue_pin": self.language_led.blue_pin,
+        }
+        return {name: pin for name, pin in named.items() if pin is not None}
 
 
-Mode = Literal["conversation", "one-way"]
+COLOUR_NAMES = {
+    "red": "#ff0000", "orange": "#ff5a00", "yellow": "#ffc800", "green": "#00ff00", "cyan": "#00c8ff",
+    "blue": "#0000ff", "purple": "#8000ff", "magenta": "#ff00ff", "pink": "#ff0060", "white": "#ffffff",
+}
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def parse_colour(text: str) -> tuple[float, float, float]:
+    """'#rrggbb' or a name from COLOUR_NAMES -> (red, green, blue), each 0..1. ValueError otherwise."""
+    text = COLOUR_NAMES.get(text.lower(), text)
+    if not _HEX_COLOUR.match(text):
+        raise ValueError(text)
+    return (int(text[1:3], 16) / 255, int(text[3:5], 16) / 255, int(text[5:7], 16) / 255)
+
+
+def parse_controls(data: Any) -> ControlsConfig:
+    """Validate just the ``controls:`` section (for show-config-error, which must not need the rest)."""
+    return _build(ControlsConfig, {} if data is None else data, "controls")
+
+
+Mode = Literal["conversation", "one-way", "interpreter"]
+
+
+@dataclass(frozen=True)
+class CuesConfig:
+    enabled: bool = True
+    """Play cues at all. Cues never reach the microphone path (the echo gate covers them)."""
+    level: float = _opt(0.3, min=0.0, max=1.0)
+    """Loudness of cues, 0..1 of full scale."""
+    ready: bool = True
+    """A short earcon when the gadget listens again after a translation (the other person's turn)."""
+    trouble: bool = True
+    """A distinct sound when it could not hear or could not translate."""
+    spoken: bool = True
+    """Speak language names and the offline / key-refused notices (espeak-ng, if installed: offline,
+    rendered once and kept in RAM); without it, distinct tone patterns."""
 
 
 @dataclass(frozen=True)
@@ -156,36 +320,27 @@ class Config:
     """Language codes; the first is the home language. conversation: home <-> the second."""
     mode: Mode = "conversation"
     """conversation: two languages, each spoken back in the other; one-way: anything in, the
-    first language out."""
+    first language out; interpreter: continuous interpretation of long speech into the first
+    language (translation sessions)."""
     glossary: tuple[str, ...] = ()
     """Names of people, places and products the translation keeps exactly."""
     controls: ControlsConfig = field(default_factory=ControlsConfig)
+    cues: CuesConfig = field(default_factory=CuesConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
 
 
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate ``path``. Raises ConfigError for every problem, the file's own included."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
-    if data is None:
-        data = {}
-    try:
-        return parse_config(data)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    """Read and validate ``path`` merged with its ``conf.d/*.yaml`` drop-ins (see :mod:`.dropins`).
+    Raises ConfigError for every problem, naming the file and key path."""
+    from .dropins import load_layered
+
+    return load_layered(path).config
 
 
 def parse_config(data: Any) -> Config:
@@ -229,6 +384,15 @@ def _convert(tp: Any, value: Any, path: str, meta: Any) -> Any:
         if value not in args:
             raise ConfigError(f"{path}: expected one of {', '.join(map(str, args))}, got {_show(value)}")
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys to values, got {_show(value)}")
+        converted = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.strip():
+                raise ConfigError(f"{path}: expected non-empty text as keys, got {_show(key)}")
+            converted[key.strip()] = _convert(args[1], item, f"{path}.{key.strip()}", {})
+        return converted
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"{path}: expected a list of non-empty strings, got {_show(value)}")
@@ -288,6 +452,15 @@ def _check_cross_fields(config: Config) -> None:
     if config.mode == "conversation" and len(config.languages) < 2:
         raise ConfigError("languages: conversation mode needs at least two languages (home first)")
     check_api_url(config.api.url)
+    if config.api.key_command is not None and not config.api.key_command:
+        raise ConfigError("api.key_command: expected a command as a list (argv, no shell), got an empty list")
+    textfile = config.metrics.textfile
+    if textfile is not None and not (textfile.startswith("/") and textfile.endswith(".prom")):
+        raise ConfigError("metrics.textfile: expected an absolute path ending in .prom (node_exporter "
+                          f"reads only *.prom), got {textfile!r}")
+    lock = config.fleet.update_lock_file
+    if lock is not None and not lock.startswith("/"):
+        raise ConfigError(f"fleet.update_lock_file: expected an absolute path, got {lock!r}")
     if config.api.backoff_max_s < config.api.backoff_initial_s:
         raise ConfigError(
             f"api.backoff_max_s: expected at least api.backoff_initial_s "

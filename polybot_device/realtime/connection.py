@@ -16,7 +16,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -28,13 +28,37 @@ from ..state import Link, StatusModel
 from .backoff import Backoff
 from .events import audio_append_json
 from .outbox import Outbox
-from .protocol import Action, ConversationProtocol, Send, SessionLive, SessionOver
+from .protocol import Action, Send, SessionLive, SessionOver
 
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 """Largest server frame we accept. Audio deltas are a few KiB; a bigger frame is a fault, and
 websockets closes the connection (1009) rather than buffer it: we then reconnect."""
+
+
+class SessionProtocol(Protocol):
+    """What the link needs of a protocol state machine (conversation or translation)."""
+
+    live: bool
+    response_open: bool
+
+    def opening(self) -> list[Action]: ...
+    def handle(self, event: dict[str, Any]) -> list[Action]: ...
+    def abandon_response(self) -> list[Action]: ...
+
+
+@dataclass(frozen=True)
+class SessionKind:
+    """Which endpoint and protocol the next session uses (interpreter mode has its own)."""
+
+    name: str  # "realtime" or "translation", for the log
+    path: str  # appended to api.url: "" or "/translations"
+    model: str
+    make_protocol: Callable[[], Any]
+    append_json: Callable[[bytes], str] = audio_append_json
+    frame_bytes: int = 0
+    """0: send mic chunks as captured; else exactly this many bytes per append (200 ms frames)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +79,7 @@ class RealtimeLink:
         keys: KeySource,
         status: StatusModel,
         outbox: Outbox,
-        make_protocol: Callable[[], ConversationProtocol],
+        session_kind: Callable[[], SessionKind],
         on_action: Callable[[Action], None],
         on_session_lost: Callable[[], None] = lambda: None,
         is_quiet: Callable[[], bool] = lambda: True,
@@ -64,18 +88,24 @@ class RealtimeLink:
         self._keys = keys
         self._status = status
         self._outbox = outbox
-        self._make_protocol = make_protocol
+        self._session_kind = session_kind
+        self._kind: SessionKind | None = None
         self._on_action = on_action
         self._on_session_lost = on_session_lost
         self._is_quiet = is_quiet
-        self._rolled_over = False
+        self._rolled_over: str | None = None
         self._backoff = Backoff(api.backoff_initial_s, api.backoff_max_s)
         self._ws: ClientConnection | None = None
         self._audio_waiting = asyncio.Event()
-        self.protocol: ConversationProtocol | None = None
+        self._after_audio: list[dict[str, Any]] = []
+        self.protocol: Any = None  # ConversationProtocol or TranslationProtocol, while connected
         self._pending_sends: set[asyncio.Task[None]] = set()
         self._offline_since: float | None = None
         self.reconnects = 0
+        self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
+        """Told how every attempt or session ended (metrics and journal count the causes)."""
+        self.live_since: float | None = None
+        """time.monotonic() when the current session went live; None while there is none."""
         self.sessions = 0
         self.sessions_live = 0
 
@@ -91,6 +121,13 @@ class RealtimeLink:
             if isinstance(action, Send):
                 self._send_later(action.event)
 
+    def send_after_audio(self, events: list[dict[str, Any]]) -> None:
+        """Send these once every captured chunk before them is on the wire (hold-to-talk's commit
+        must follow the last append, not overtake it). Dropped if no session is live."""
+        if self.live:
+            self._after_audio.extend(events)
+            self._audio_waiting.set()
+
     @property
     def live(self) -> bool:
         return self.protocol is not None and self.protocol.live
@@ -105,6 +142,7 @@ class RealtimeLink:
             if self._status.facts.link is not Link.AUTH_ERROR:
                 self._status.update(link=Link.OFFLINE if ever_live else Link.CONNECTING)
             outcome = await self._attempt()
+            self.on_outcome(outcome)
             if outcome.went_live:
                 self._backoff.reset()
                 logged_cause, self._offline_since = None, time.monotonic()
@@ -131,12 +169,13 @@ class RealtimeLink:
 
     async def _attempt(self) -> Outcome:
         try:
-            key = self._keys.read()
+            key = await self._keys.read_async()
         except KeyUnavailable as exc:
             return Outcome(str(exc), auth=True)
+        kind = self._kind = self._session_kind()
         try:
             ws = await connect(
-                self._uri(),
+                self._uri(kind),
                 additional_headers=self._auth_header(key),
                 open_timeout=self._api.connect_timeout_s,
                 ping_interval=self._api.ping_interval_s,
@@ -152,21 +191,23 @@ class RealtimeLink:
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             return Outcome(_describe(exc))
         try:
-            return await self._serve(ws)
+            return await self._serve(ws, kind)
         finally:
             self.protocol = None
             self._ws = None
+            self.live_since = None
+            self._after_audio.clear()
             self._outbox.session_lost()
             self._on_session_lost()
 
-    async def _serve(self, ws: ClientConnection) -> Outcome:
+    async def _serve(self, ws: ClientConnection, kind: SessionKind) -> Outcome:
         self._ws = ws
-        protocol = self.protocol = self._make_protocol()
+        protocol = self.protocol = kind.make_protocol()
         self.sessions += 1
         verdict: list[SessionOver] = []
         helpers: list[asyncio.Task[None]] = []
         went_live = False
-        self._rolled_over = False
+        self._rolled_over: str | None = None
         loop = asyncio.get_running_loop()
         setup_deadline = loop.time() + self._api.connect_timeout_s
         try:
@@ -192,7 +233,7 @@ class RealtimeLink:
                     if isinstance(action, SessionLive):
                         went_live = True
                         self._went_live()
-                        helpers.append(asyncio.create_task(self._pump_audio(ws), name="audio-sender"))
+                        helpers.append(asyncio.create_task(self._pump_audio(ws, kind), name="audio-sender"))
                         helpers.append(asyncio.create_task(self._roll_over_when_quiet(ws), name="rollover"))
                     elif isinstance(action, SessionOver):
                         verdict.append(action)
@@ -200,7 +241,7 @@ class RealtimeLink:
                         self._on_action(action)
         except ConnectionClosed as exc:
             if self._rolled_over:
-                return Outcome("session rollover", went_live=True, immediate=True)
+                return Outcome(self._rolled_over, went_live=True, immediate=True)
             if not verdict:
                 return Outcome(f"connection closed ({_close_words(exc)})", went_live=went_live)
         finally:
@@ -218,6 +259,7 @@ class RealtimeLink:
 
     def _went_live(self) -> None:
         self.sessions_live += 1
+        self.live_since = time.monotonic()
         self._status.update(link=Link.UP, detail="")
         if self._offline_since is not None:
             log.info("session live after %.1f s without one", time.monotonic() - self._offline_since)
@@ -225,7 +267,7 @@ class RealtimeLink:
         else:
             log.info("session live")
 
-    def _abandon(self, protocol: ConversationProtocol) -> list[Action]:
+    def _abandon(self, protocol: SessionProtocol) -> list[Action]:
         actions = []
         for action in protocol.abandon_response():
             if isinstance(action, Send):
@@ -243,10 +285,24 @@ class RealtimeLink:
             await asyncio.sleep(0.25)
         log.info("session is %.0f minutes old: rolling over to a fresh one while it is quiet",
                  self._api.session_rollover_s / 60)
-        self._rolled_over = True
+        self._rolled_over = "session rollover"
         await ws.close(1000, "rollover")
 
-    def _handle(self, message: str | bytes, protocol: ConversationProtocol) -> list[Action]:
+    async def restart_session(self, reason: str) -> None:
+        """End the current session now and start the next one at once (e.g. a mode switch that
+        changes endpoint). Audio captured meanwhile waits in the outbox and is not lost."""
+        ws = self._ws
+        if ws is None:
+            return
+        self._rolled_over = reason
+        if self._kind is not None and self._kind.name == "translation" and self.protocol is not None:
+            try:
+                await ws.send(json.dumps(self.protocol.close_event()))
+            except ConnectionClosed:
+                pass
+        await ws.close(1000, reason[:60])
+
+    def _handle(self, message: str | bytes, protocol: SessionProtocol) -> list[Action]:
         try:
             event: Any = json.loads(message)
         except (ValueError, UnicodeDecodeError):
@@ -268,16 +324,29 @@ class RealtimeLink:
                 result.append(action)
         return result
 
-    async def _pump_audio(self, ws: ClientConnection) -> None:
-        """Sends the outbox while live: the backlog from an outage first, then each new chunk."""
+    async def _pump_audio(self, ws: ClientConnection, kind: SessionKind) -> None:
+        """Sends the outbox while live: the backlog from an outage first, then each new chunk
+        (or, for translation sessions, whole 200 ms frames)."""
+        append_json, frame = kind.append_json, kind.frame_bytes
+        framing = bytearray()
         while True:
-            for chunk in self._outbox.take():
-                await ws.send(audio_append_json(chunk))
+            chunks = self._outbox.take()
+            if frame:
+                for chunk in chunks:
+                    framing += chunk
+                while len(framing) >= frame:
+                    await ws.send(append_json(memoryview(framing)[:frame]))
+                    del framing[:frame]
+            else:
+                for chunk in chunks:
+                    await ws.send(append_json(chunk))
+            while self._after_audio:
+                await ws.send(json.dumps(self._after_audio.pop(0), separators=(",", ":")))
             dropped = self._outbox.take_dropped_ms()
             if dropped:
                 log.warning("outage buffer was full: the oldest %.1f s of audio were dropped", dropped / 1000)
             self._audio_waiting.clear()
-            if not self._outbox.pending_ms:
+            if not self._outbox.pending_ms and not self._after_audio:
                 await self._audio_waiting.wait()
 
     def _send_later(self, event: dict[str, Any]) -> None:
@@ -290,8 +359,8 @@ class RealtimeLink:
         self._pending_sends.add(task)
         task.add_done_callback(self._pending_sends.discard)
 
-    def _uri(self) -> str:
-        return f"{self._api.url}?{urlencode({'model': self._api.model})}"
+    def _uri(self, kind: SessionKind) -> str:
+        return f"{self._api.url}{kind.path}?{urlencode({'model': kind.model})}"
 
     def _auth_header(self, key: ApiKey) -> dict[str, str]:
         if self._api.auth_header == "api-key":

@@ -1,0 +1,243 @@
+"""What the people at the gadget do and hear: button gestures, replay, earcons, spoken notices.
+
+The translator owns the data path; this module owns the person-facing side of it. Gestures arrive
+on the event loop (the controls hand them over with call_soon_threadsafe). Any press while a
+translation plays stops it at once (stop-and-truncate), and the gesture that press completes is
+then not also acted on: a person stopping a translation did not mean to change language.
+
+The last translation is kept in RAM only, for the replay gesture, and wiped on a language change
+and ``privacy.replay_keep_s`` after it was spoken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from . import cues
+from .state import Activity, Facts, State
+
+if TYPE_CHECKING:
+    from .app import Translator
+
+log = logging.getLogger(__name__)
+
+REPLAY_MAX_BYTES = 60 * 24000 * 2
+"""At most the last 60 s of translation are kept for replay (interpreter mode never ends)."""
+REPLAY_ITEM = "replay"
+CUE_ITEM = "cue"
+FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR)
+OFFLINE_NOTICE_AFTER_S = 5.0
+"""A blip that heals by itself is not worth a spoken notice (which also shuts the mic while it
+plays): only an outage lasting this long is announced."""
+
+
+class Interaction:
+    def __init__(self, translator: "Translator") -> None:
+        self._t = translator
+        level = translator.config.cues.level
+        self.earcons = cues.Earcons.make(level)
+        self._voice = cues.Voice(level)
+        self.controls: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._replay_item: str | None = None
+        self._replay = bytearray()
+        self._last_translation: bytes | None = None
+        self._wipe: asyncio.TimerHandle | None = None
+        self._audio_in_response = False
+        self._stopped_by_press = False
+        self._state = State.STARTING
+        self._was_live = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._notice: asyncio.TimerHandle | None = None
+        self._replay_until = 0.0
+        self._deferred: list[bytes] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._t.status.subscribe(self._on_state)
+        if self._t.config.controls.enabled:
+            from .controls import build_controls  # gpiozero is only imported where it is used
+
+            self.controls = build_controls(self._t.config, loop, self.on_gesture, self._t.status)
+            if self.controls is not None:
+                self.controls.show_language(self._t.selection.announced_language)
+
+    def close(self) -> None:
+        if self.controls is not None:
+            self.controls.close()
+            self.controls = None
+        self.forget_translation()
+        if self._notice is not None:
+            self._notice.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    # -- gestures ----------------------------------------------------------------------------------
+
+    def on_gesture(self, event: Any) -> None:
+        """A ButtonEvent from the controls (see controls/presses.py), on the loop thread."""
+        gesture = getattr(event.gesture, "value", str(event.gesture))
+        t = self._t
+        if gesture == "pressed":
+            if self._translation_playing():
+                log.info("button: stopping the translation")
+                t.interrupt()
+                self._stopped_by_press = True
+            return
+        if gesture == "talk_start":
+            t.talk(True)
+            return
+        if gesture == "talk_end":
+            t.talk(False)
+            return
+        if gesture in ("volume_up", "volume_down"):
+            log.info("volume buttons: %s (volume control is not built yet)", gesture)
+            return
+        if self._stopped_by_press:  # this press already did its job: it stopped the translation
+            self._stopped_by_press = False
+            return
+        self.do(getattr(event, "action", None) or "none")
+
+    def _translation_playing(self) -> bool:
+        """A translation or its replay: what a press stops. A cue is not worth stopping."""
+        t = self._t
+        if t.status.facts.activity is Activity.SPEAKING:
+            return True
+        return self._loop is not None and self._loop.time() < self._replay_until and \
+            t.playback is not None and t.playback.is_playing()
+
+    def do(self, action: str) -> None:
+        t = self._t
+        if action == "next-language":
+            language = t.next_language()
+            self.forget_translation()
+            if self.controls is not None:
+                self.controls.confirm_language(language)
+            self._announce(self.earcons.language, cues.language_word(language), language)
+        elif action == "replay":
+            self.replay()
+        elif action == "next-mode":
+            self._spawn(self._next_mode())
+        elif action == "stop":
+            t.interrupt()
+
+    async def _next_mode(self) -> None:
+        mode = await self._t.next_mode()
+        if self.controls is not None:
+            self.controls.confirm_mode(mode)
+        self._announce(self.earcons.mode, mode.replace("-", " "), "en")
+
+    # -- replay --------------------------------------------------------------------------------------
+
+    def translation_audio(self, item_id: str, pcm: bytes) -> None:
+        """Every translated chunk as it is played: kept for replay, in RAM only."""
+        self._audio_in_response = True
+        if self._t.config.privacy.replay_keep_s <= 0:
+            return
+        if item_id != self._replay_item:
+            self._replay_item = item_id
+            self._replay.clear()
+        self._replay += pcm
+        if len(self._replay) > REPLAY_MAX_BYTES:
+            del self._replay[: len(self._replay) - REPLAY_MAX_BYTES]
+        self._last_translation = None  # the newest translation replaces the last one once done
+        self._arm_wipe()
+
+    def response_finished(self, status: str) -> None:
+        if self._replay:
+            self._last_translation = bytes(self._replay)
+        trouble = status in ("failed", "incomplete", "stalled") or (status == "completed" and not self._audio_in_response)
+        self._audio_in_response = False
+        if trouble and self._t.config.cues.trouble:
+            log.info("could not translate that (response %s)", status)
+            self.play_cue(self.earcons.trouble)
+
+    def replay(self) -> None:
+        audio = self._last_translation or (bytes(self._replay) if self._replay else None)
+        if not audio or self._t.playback is None:
+            log.info("replay: nothing to replay")
+            if self._t.config.cues.trouble:
+                self.play_cue(self.earcons.trouble)
+            return
+        log.info("replay: %.1f s of the last translation", len(audio) / 48000)
+        self._t.playback.play(audio, REPLAY_ITEM)
+        if self._loop is not None:
+            self._replay_until = self._loop.time() + len(audio) / 48000 + 0.5
+
+    def forget_translation(self) -> None:
+        self._replay.clear()
+        self._replay_item = None
+        self._last_translation = None
+        if self._wipe is not None:
+            self._wipe.cancel()
+            self._wipe = None
+
+    def _arm_wipe(self) -> None:
+        if self._loop is None:
+            return
+        if self._wipe is not None:
+            self._wipe.cancel()
+        self._wipe = self._loop.call_later(self._t.config.privacy.replay_keep_s, self.forget_translation)
+
+    # -- cues and notices ----------------------------------------------------------------------------
+
+    def play_cue(self, pcm: bytes | None) -> None:
+        """Play now, or, while someone is speaking, once they stop: a cue shuts the mic (echo
+        gate) while it plays, and must never cost the person a word."""
+        cfg = self._t.config.cues
+        if not (pcm and cfg.enabled and self._t.playback is not None):
+            return
+        if self._t.status.facts.activity is Activity.HEARING:
+            self._deferred.append(pcm)
+            return
+        self._t.playback.play(pcm, CUE_ITEM)
+
+    def _announce(self, earcon: bytes, words: str, language: str) -> None:
+        self.play_cue(earcon)
+        if self._t.config.cues.spoken and self._voice.available:
+            self._spawn(self._speak(words, language))
+
+    async def _speak(self, words: str, language: str, fallback: bytes | None = None) -> None:
+        pcm = await asyncio.to_thread(self._voice.render, words, language)
+        self.play_cue(pcm or fallback)
+
+    def _on_state(self, state: State, facts: Facts) -> None:
+        previous, self._state = self._state, state
+        if self._deferred and facts.activity is not Activity.HEARING:
+            pending, self._deferred = self._deferred, []
+            for pcm in pending:
+                self.play_cue(pcm)
+        if state is State.LISTENING:
+            if previous is State.SPEAKING and self._t.config.cues.ready:
+                self.play_cue(self.earcons.ready)
+            self._was_live = True
+        if state in FAULT_STATES and previous is not state and self._loop is not None:
+            if self._notice is not None:
+                self._notice.cancel()
+            delay = 0.0 if state is State.AUTH_ERROR else OFFLINE_NOTICE_AFTER_S
+            if state is State.AUTH_ERROR or self._was_live:
+                self._notice = self._loop.call_later(delay, self._announce_fault, state)
+
+    def _announce_fault(self, state: State) -> None:
+        """The spoken notice in the home language, if the fault is still there."""
+        self._notice = None
+        if self._state is not state:
+            return
+        home = self._t.selection.home
+        if state is State.OFFLINE:
+            earcon, words = self.earcons.offline, cues.offline_words(home)
+        else:
+            earcon, words = self.earcons.key_refused, cues.key_words(home)
+        if self._t.config.cues.spoken and self._voice.available:
+            self._spawn(self._speak(words, home, fallback=earcon))
+        else:
+            self.play_cue(earcon)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
