@@ -177,3 +177,25 @@ def test_status_follows_the_conversation(sim, rig, feeder, start_daemon):
     order = [s for s in ("STATUS=Ready: listening", "STATUS=Hearing speech", "STATUS=Speaking the translation") if s in statuses]
     assert order == ["STATUS=Ready: listening", "STATUS=Hearing speech", "STATUS=Speaking the translation"]
     assert json  # json imported for debugging failures
+
+
+def test_interpreter_mode_translates_continuous_speech_end_to_end(sim, rig, feeder, start_daemon):
+    daemon = start_daemon(mode="interpreter", languages=["en", "es"], audio={"echo_gate": False})
+    daemon.wait_ready()
+    sim.wait_for(lambda: any(s.kind == "translation" for s in sim.sim.sessions), timeout=20)
+    before = rig.read_speaker().shape[0]
+    feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.0)]))
+    session = [s for s in sim.sim.sessions if s.kind == "translation"][-1]
+    sim.wait_for(lambda: sum(e["type"] == "session.output_audio.delta" for e in session.events_sent) >= 5, timeout=20)
+    assert feeder.wait_idle(20)
+    code, _ = daemon.terminate()
+    assert code == 0
+    appends = [e for e in session.client_events if e["type"] == "session.input_audio_buffer.append"]
+    assert appends and all(len(e["audio"]) == 12800 for e in appends)  # exactly 200 ms frames
+    for event in session.client_events:
+        validate(event, "translation-client")
+    for event in session.events_sent:
+        validate(event, "translation-server")
+    played = rig.read_speaker()[before:, 0]
+    assert np.count_nonzero(np.abs(played) > 1000) > SPEAKER_RATE * 0.3
+    assert session.path.startswith("/v1/realtime/translations")
