@@ -17,6 +17,7 @@ from collections.abc import Callable
 from .apikey import KeySource
 from .audio.capture import MicCapture
 from .audio.playback import SpeakerPlayback
+from .audio.volume import Volume
 from .config import Config
 from .interaction import Interaction
 from .modes import Selection
@@ -47,6 +48,7 @@ class Translator:
         self.interaction = Interaction(self)
         self.talking = False
         """hold-to-talk: the button is held, so the mic is sent."""
+        self.volume: Volume | None = None
         self.capture: MicCapture | None = None
         self.playback: SpeakerPlayback | None = None
         self._end_check: asyncio.TimerHandle | None = None
@@ -61,6 +63,7 @@ class Translator:
         loop = asyncio.get_running_loop()
         self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status)
         self.playback = SpeakerPlayback(self.config.audio.output, loop, self._on_speaker_status)
+        self.volume = Volume(self.config.audio.output)
         self.capture.start()
         self.playback.start()
         self.interaction.start(loop)
@@ -147,7 +150,7 @@ class Translator:
             if self._speech_ended_at is not None:
                 self.response_latencies_s.append(time.monotonic() - self._speech_ended_at)
                 self._speech_ended_at = None
-            self.playback.play(action.pcm, action.item_id)
+            self.play(action.pcm, action.item_id)
             self.interaction.translation_audio(action.item_id, action.pcm)
             if self.status.facts.activity is not Activity.SPEAKING:
                 self.status.update(activity=Activity.SPEAKING)
@@ -188,6 +191,11 @@ class Translator:
         if protocol is not None and was_translation:
             self.link.send(protocol.interrupt(played_ms))
         self.status.update(activity=Activity.IDLE)
+
+    def play(self, pcm: bytes, item_id: str) -> None:
+        """Everything the speaker plays (translations, replays, cues) goes through the volume."""
+        if self.playback is not None:
+            self.playback.play(self.volume.scale(pcm) if self.volume else pcm, item_id)
 
     # -- what the button asks for -------------------------------------------------------------------
 

@@ -97,6 +97,10 @@ class AudioOutputConfig:
     """ALSA period of the speaker."""
     buffer_periods: int = _opt(4, min=2, max=32)
     """Periods in the ALSA ring buffer: more survives a busier CPU, fewer stops barge-in sooner."""
+    volume_percent: int = _opt(100, min=0, max=100)
+    """Loudness 0..100: through the card's mixer where it has one, else by scaling samples."""
+    mixer: str | None = None
+    """ALSA mixer control for the volume (e.g. 'PCM', 'Speaker'); null: the first usual one found."""
 
 
 @dataclass(frozen=True)

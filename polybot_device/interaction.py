@@ -95,7 +95,9 @@ class Interaction:
             t.talk(False)
             return
         if gesture in ("volume_up", "volume_down"):
-            log.info("volume buttons: %s (volume control is not built yet)", gesture)
+            if t.volume is not None:
+                t.volume.step(up=gesture == "volume_up")
+                self.play_cue(self.earcons.language)  # a click at the new level
             return
         if self._stopped_by_press:  # this press already did its job: it stopped the translation
             self._stopped_by_press = False
@@ -164,7 +166,7 @@ class Interaction:
                 self.play_cue(self.earcons.trouble)
             return
         log.info("replay: %.1f s of the last translation", len(audio) / 48000)
-        self._t.playback.play(audio, REPLAY_ITEM)
+        self._t.play(audio, REPLAY_ITEM)
         if self._loop is not None:
             self._replay_until = self._loop.time() + len(audio) / 48000 + 0.5
 
@@ -194,7 +196,7 @@ class Interaction:
         if self._t.status.facts.activity is Activity.HEARING:
             self._deferred.append(pcm)
             return
-        self._t.playback.play(pcm, CUE_ITEM)
+        self._t.play(pcm, CUE_ITEM)
 
     def _announce(self, earcon: bytes, words: str, language: str) -> None:
         self.play_cue(earcon)

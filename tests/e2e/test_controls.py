@@ -163,3 +163,16 @@ def test_language_switch_while_someone_speaks_loses_none_of_it(sim, rig, feeder,
     heard = [e for e in session.events_sent if e["type"] == "conversation.item.input_audio_transcription.completed"]
     seconds = float(heard[0]["transcript"].split("(")[1].split(" s")[0])
     assert seconds >= 2.8
+
+
+def test_volume_buttons_step_the_speaker_volume(sim, rig, feeder, daemon, pins):
+    d = daemon(controls={"volume_up_pin": 5, "volume_down_pin": 6}, audio={"output": {"volume_percent": 50}})
+    wait_live(sim, d)
+    for pin, expected in ((6, 40), (5, 50), (5, 60)):
+        pins.pin(pin).drive_low()
+        time.sleep(0.08)
+        pins.pin(pin).drive_high()
+        deadline = time.monotonic() + 5
+        while d.translator.volume.percent != expected:
+            assert time.monotonic() < deadline, f"volume stayed at {d.translator.volume.percent}"
+            time.sleep(0.02)
