@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from .apikey import KeySource
 from .audio.capture import MicCapture
@@ -244,14 +245,20 @@ class Translator:
     # -- live changes (SIGHUP) --------------------------------------------------------------------
 
     def reconfigure(self, new: Config) -> None:
-        """Languages, mode, VAD, glossary, cues and privacy change on the live session; devices and
-        the API endpoint are opened once and need a restart."""
+        """SIGHUP. Languages, mode, VAD, glossary, gestures, volume, cues and privacy apply now, on
+        the live session; devices and the API endpoint are opened once and need a restart."""
         old = self.config
-        if new.audio != old.audio or new.api != old.api or new.controls != old.controls:
-            log.warning("reload: audio, api and controls settings take effect after a restart; the rest applies now")
-            new = Config(**{**new.__dict__, "audio": old.audio, "api": old.api, "controls": old.controls})
+        new_audio = replace(new.audio, output=replace(new.audio.output, volume_percent=old.audio.output.volume_percent))
+        if new_audio != old.audio or new.api != old.api:
+            log.warning("reload: audio device and api settings take effect after a restart; the rest applies now")
+            new = replace(new, api=old.api, audio=replace(old.audio, output=replace(
+                old.audio.output, volume_percent=new.audio.output.volume_percent)))
         was_translation = self.selection.uses_translation_endpoint
         self.config = new
+        if self.volume is not None and new.audio.output.volume_percent != old.audio.output.volume_percent:
+            self.volume.set(new.audio.output.volume_percent)
+        if new.controls != old.controls:
+            self.interaction.rebuild_controls()
         self.selection.reload(new)
         self.interaction.forget_translation()
         if was_translation != self.selection.uses_translation_endpoint:

@@ -66,6 +66,19 @@ class Interaction:
             if self.controls is not None:
                 self.controls.show_language(self._t.selection.announced_language)
 
+    def rebuild_controls(self) -> None:
+        """A reload changed pins or gestures: release the old pins and build anew."""
+        if self._loop is None:
+            return
+        if self.controls is not None:
+            self._t.status.unsubscribe(self.controls.light.on_state)
+            self.controls.close()
+        self.controls = None
+        if self._t.config.controls.enabled:
+            from .controls import build_controls
+
+            self.controls = build_controls(self._t.config, self._loop, self.on_gesture, self._t.status)
+
     def close(self) -> None:
         if self.controls is not None:
             self.controls.close()

@@ -91,6 +91,10 @@ class StatusModel:
         self._listeners.append(listener)
         listener(self._state, self._facts)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def update(self, **changes: object) -> None:
         facts = Facts(**{**self._facts.__dict__, **changes})
         if facts == self._facts:

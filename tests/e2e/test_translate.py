@@ -4,6 +4,8 @@ daemon as systemd runs it, and the simulator on loopback."""
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -199,3 +201,28 @@ def test_interpreter_mode_translates_continuous_speech_end_to_end(sim, rig, feed
     played = rig.read_speaker()[before:, 0]
     assert np.count_nonzero(np.abs(played) > 1000) > SPEAKER_RATE * 0.3
     assert session.path.startswith("/v1/realtime/translations")
+
+
+def test_sighup_reloads_languages_live_and_a_bad_reload_keeps_the_old_config(sim, rig, feeder, start_daemon):
+    import yaml
+
+    daemon = start_daemon(languages=["es", "en"])
+    daemon.wait_ready()
+    updates = lambda: [e for e in sim.sim.client_events if e["type"] == "session.update"]  # noqa: E731
+    sim.wait_for(lambda: len(updates()) == 1, timeout=20)
+    config = yaml.safe_load(daemon.config_path.read_text())
+    config["languages"] = ["es", "de"]
+    daemon.config_path.write_text(yaml.safe_dump(config))
+    daemon.proc.send_signal(signal.SIGHUP)
+    sim.wait_for(lambda: len(updates()) == 2, timeout=10)
+    assert "German (de)" in updates()[-1]["session"]["instructions"]
+    daemon.config_path.write_text("languages: [es, de]\nvad:\n  threshold: loud\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reload refused" not in daemon.log():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "vad.threshold" in daemon.log()
+    assert daemon.proc.poll() is None and len(sim.sim.sessions) == 1
+    code, _ = daemon.terminate()
+    assert code == 0
