@@ -4,10 +4,15 @@ The root gets the daemon through scripts/install.sh, exactly as a Pi does; a tes
 points it at the FIFO sound rig and at the simulator (`polybot-device simulate`, run inside the
 same root) and switches off the options that need a mount namespace, which this sandbox cannot
 create (they fail with 226/NAMESPACE here): ProtectSystem, ProtectHome, PrivateTmp, ProtectProc,
-ProtectKernel*, ProtectControlGroups, ProtectHostname, PrivateMounts. Those stay checked
-offline by test_unit.py. Everything else — Type=notify, WatchdogSec, RestartPreventExitStatus,
-LoadCredential, SystemCallFilter, MemoryDenyWriteExecute, RestrictAddressFamilies,
-CapabilityBoundingSet, NoNewPrivileges, DevicePolicy, User= — is the unit's own and is in force.
+ProtectKernel*, ProtectControlGroups, PrivateMounts. Those stay checked offline by test_unit.py.
+Everything else — Type=notify, WatchdogSec, RestartPreventExitStatus, LoadCredential,
+SystemCallFilter, MemoryDenyWriteExecute, RestrictAddressFamilies, CapabilityBoundingSet,
+NoNewPrivileges, DevicePolicy, ProtectHostname, ProtectClock, User= — is the unit's own and is
+in force.
+
+systemd mounts each service's credentials (LoadCredential=) in a helper's mount namespace and
+relies on them propagating back, so the root is made a shared mount point of its own before
+systemd starts; without that the daemon finds an empty /run/credentials/polybot-device.service.
 
 Root only (skipped with the reason otherwise; deselect with -m "not systemd").
 """
@@ -56,7 +61,6 @@ ProtectKernelTunables=no
 ProtectKernelModules=no
 ProtectKernelLogs=no
 ProtectControlGroups=no
-ProtectHostname=no
 PrivateMounts=no
 # The FIFO sound rig instead of a sound card.
 Environment=ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:/srv/rig/asound.conf
