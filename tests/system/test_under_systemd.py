@@ -147,10 +147,11 @@ class System:
         wait_until("systemd to answer", lambda: self.ctl("is-system-running", check=False).stdout.strip()
                    in ("running", "degraded", "starting"), 60, every=0.3)
 
-    def run(self, *argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(self, *argv: str, check: bool = True, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(["nsenter", "-t", str(self.pid), "-p", "-m", "-r", "-w", *argv],
                              capture_output=True, text=True, timeout=timeout,
-                             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+                             env=env or {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
         if check and out.returncode != 0:
             raise AssertionError(f"{' '.join(argv)} exited {out.returncode}:\n{out.stdout}\n{out.stderr}")
         return out
@@ -361,3 +362,26 @@ def test_stop_is_a_clean_sigterm_exit(system: System) -> None:
     assert s["ActiveState"] == "inactive" and s["Result"] == "success", s
     assert s["ExecMainCode"] == "1" and s["ExecMainStatus"] == "0", s  # CLD_EXITED with 0, not killed
     assert took < 3.0, f"systemctl stop took {took:.1f} s"
+
+
+def test_installer_again_keeps_config_and_key_and_uninstall_removes_it(system: System) -> None:
+    root = system.chroot
+    config, key = root.path("/etc/polybot/polybot.yaml"), root.path("/etc/polybot/openai_api_key")
+    before = (config.read_text(), key.read_text())
+
+    system.run("/usr/src/polybot-device/scripts/install.sh", env=root.env(), timeout=600)
+
+    assert (config.read_text(), key.read_text()) == before
+    assert oct(key.stat().st_mode & 0o777) == "0o600" and oct(config.stat().st_mode & 0o777) == "0o640"
+    # The key is there, so the installer (re)started the daemon.
+    wait_state(system, 30, ActiveState="active", StatusText="Ready: listening")
+
+    system.run("/usr/src/polybot-device/scripts/uninstall.sh")
+    assert system.show(UNIT, "LoadState")["LoadState"] == "not-found"
+    assert not root.path("/opt/polybot-device").exists()
+    assert config.exists() and key.exists()  # kept without --purge
+
+    system.run("/usr/src/polybot-device/scripts/uninstall.sh", "--purge")
+    system.run("/usr/src/polybot-device/scripts/uninstall.sh", "--purge")  # again: nothing left to do
+    assert not root.path("/etc/polybot").exists()
+    assert system.run("getent", "passwd", "polybot", check=False).returncode == 2
