@@ -42,6 +42,6 @@ if [[ ! -e "$stamp" ]]; then
   echo "setup: creating $venv and installing polybot-device with its test dependencies" >&2
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$repo_root[test]"
+  "$venv/bin/python" -m pip install -q -e "${repo_root}[test]"
   touch "$stamp"
 fi
