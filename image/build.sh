@@ -9,7 +9,7 @@
 # 20 GB of disk and, on x86-64, qemu-user-static + binfmt-support. The image
 # lands in image/work/pi-gen/deploy/. Environment:
 #   PI_GEN_REPO  (https://github.com/RPi-Distro/pi-gen.git)
-#   PI_GEN_REF   (arm64: pi-gen's branch for 64-bit Raspberry Pi OS)
+#   PI_GEN_REF   (bookworm-arm64: pi-gen's branch for 64-bit Raspberry Pi OS Bookworm)
 #   POLYBOT_IMAGE_CONFIG  a pi-gen config to use instead of image/config
 set -euo pipefail
 
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$here/work
 pi_gen=$work/pi-gen
 repo_url=${PI_GEN_REPO:-https://github.com/RPi-Distro/pi-gen.git}
-ref=${PI_GEN_REF:-arm64}
+ref=${PI_GEN_REF:-bookworm-arm64}
 config=${POLYBOT_IMAGE_CONFIG:-$here/config}
 docker=0
 
