@@ -36,7 +36,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     redactor = SecretRedactor()
     setup_logging("info", redactor)
-    logging.getLogger("websockets").setLevel(logging.WARNING)
+    for noisy in ("websockets", "polybot_device.simulator"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     source = args.input or sample_wav()
     workdir = Path(tempfile.mkdtemp(prefix="polybot-demo-"))
     rig = FileRig(workdir, args.mic_rate, args.mic_channels, args.speaker_rate, 1)
