@@ -1,8 +1,9 @@
-"""Command line: run, check-config, devices, simulate, demo.
+"""Command line: run, check-config, health, devices, simulate, demo.
 
 Exit codes are a contract (systemd, installers and fleet tools read them): 0 clean stop,
 78 any configuration problem (EX_CONFIG, also for a bad command line: the unit's ExecStart is
-configuration too), 1 an unexpected crash, logged with its traceback. No other.
+configuration too), 1 an unexpected crash, logged with its traceback. No other. The exception is
+``health``, which reports on the running daemon: 0 healthy, 1 degraded, 2 not running or stale.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config and print the effective values")
     check.add_argument("config", type=Path)
 
+    sub.add_parser("health", help="is the running daemon healthy? one line; exit 0 healthy, 1 degraded, "
+                                  "2 not running or stale (for update tools: Mender, RAUC, balena)")
+
     sub.add_parser("devices", help="list ALSA capture/playback devices with their rates and channels")
 
     sim = sub.add_parser("simulate", help="run the local Realtime API simulator on loopback")
@@ -67,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_daemon(args.config)
         if args.command == "check-config":
             return check_config(args.config)
+        if args.command == "health":  # exit 0/1/2: this command's own codes, see fleet/health.py
+            from .fleet.health import main as health
+
+            return health()
         if args.command == "devices":
             from .audio.devices import format_devices, list_devices
 
@@ -96,8 +104,8 @@ def check_config(path: Path) -> int:
         print(f"polybot-device: {exc}", file=sys.stderr)
         return EX_CONFIG
     config = layered.config
-    print(f"# {path}: valid ({' + '.join(layer.name for layer in layered.layers)}). Effective configuration,")
-    print("# secrets masked; after each value, the file that set it (or: default).")
+    print(f"# {path}: valid ({' + '.join(layer.name for layer in layered.layers)}).")
+    print("# Effective configuration, key-shaped values masked; after each value the file that set it.")
     print(annotated_yaml(layered))
     source = KeySource(config.api.key_file, command=config.api.key_command).describe()
     if source == "none":
@@ -133,6 +141,7 @@ def run_daemon(path: Path) -> int:
 async def serve(config: Config, keys: KeySource, path: Path | None = None) -> int:
     """The daemon: returns 0 after SIGTERM/SIGINT; a crash propagates (exit 1)."""
     from .app import Translator
+    from .fleet.reporter import FleetReporter
     from .service import Notifier, run_watchdog, watchdog_interval_s
     from .state import StatusModel
 
@@ -142,6 +151,7 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
     notifier = Notifier()
     status = StatusModel()
     translator = Translator(config, keys, status)
+    fleet = FleetReporter(translator, status)  # state file, metrics, update lock, journal events
     stopping = False
 
     def stop(signame: str) -> None:
@@ -174,6 +184,7 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(translator.run(started), name="translator")
+            tasks.create_task(fleet.run(), name="fleet")
             interval = watchdog_interval_s()
             if interval is not None:
                 tasks.create_task(run_watchdog(notifier, interval, translator.liveness_checks()), name="watchdog")

@@ -140,6 +140,7 @@ def _copy(value: Any) -> Any:
 
 
 _KEY_PATH = re.compile(r"^([^\s:\[]+)(?:\[\d+\])?: ")
+_KEY_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+")
 
 
 def _blame(message: str, layers: list[Layer], sources: dict[str, str]) -> str:
@@ -157,8 +158,11 @@ def _blame(message: str, layers: list[Layer], sources: dict[str, str]) -> str:
                 names = [layer.name for layer in layers if layer.name in below]
             elif above:
                 names = [sources[max(above, key=len)]]
+    if not names:  # the key named first is a default: a cross-field check; blame the other keys named
+        mentioned = {sources[token] for token in _KEY_TOKEN.findall(message) if token in sources}
+        names = [layer.name for layer in layers if layer.name in mentioned]
     by_name = {layer.name: layer for layer in layers}
-    if not names:  # a default value is involved (cross-field check): name every file read
+    if not names:  # nothing to go on: name every file read
         names = [layer.name for layer in layers]
     return " + ".join(str(by_name[n].path) for n in names)
 

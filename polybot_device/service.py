@@ -26,9 +26,12 @@ def setup_logging(level: str, redactor: SecretRedactor) -> None:
         root.removeHandler(handler)
     handler: logging.Handler
     if _stderr_is_journal():
-        from systemd.journal import JournalHandler
+        from systemd.journal import JournalHandler, send
 
-        handler = JournalHandler(SYSLOG_IDENTIFIER="polybot-device")
+        from .fleet.journal import sender_from_environment
+
+        # The real journal, except in tests that set POLYBOT_JOURNAL_SOCKET.
+        handler = JournalHandler(SYSLOG_IDENTIFIER="polybot-device", sender_function=sender_from_environment() or send)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -80,7 +83,7 @@ class Notifier:
         with POLYBOT_STATE= so a fleet can query the history without parsing text."""
         words = state.words + (f" ({facts.detail})" if facts.detail and state in _DETAILED else "")
         self.status(words)
-        log.info("state: %s", words, extra={"POLYBOT_STATE": state.value})
+        log.info("state: %s", words, extra={"POLYBOT_EVENT": "state", "POLYBOT_STATE": state.value})
 
 
 _DETAILED = {State.OFFLINE, State.AUTH_ERROR, State.MIC_MISSING, State.CONNECTING}

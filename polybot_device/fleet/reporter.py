@@ -1,0 +1,239 @@
+"""The daemon's one fleet task: keeps the state file, the metrics file, the update lock and the
+structured journal entries current. It only reads the translator's parts and is told about
+state changes, link outcomes and finished responses; nothing here runs per audio chunk.
+
+Timing: a 0.2 s tick samples the audio levels and the 'translation in progress' flag; the state
+file is rewritten on every state change, when that flag flips, and every ``HEARTBEAT_S``; the
+metrics file every ``metrics.interval_s`` (written in a worker thread: it may live on an SD card).
+Settings are read from ``translator.config`` at each use, so a SIGHUP reload applies to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..realtime.connection import Outcome
+from ..state import Facts, State, StatusModel
+from . import journal
+from .atomic import remove_leftovers, write_atomically
+from .causes import classify, is_fault
+from .levels import LevelMeter
+from .metrics import Histogram, Snapshot, render
+from .runtime_state import HEARTBEAT_S, state_path, write_state
+from .updatelock import UpdateLock
+
+if TYPE_CHECKING:
+    from ..app import Translator
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2
+
+
+class FleetReporter:
+    def __init__(self, translator: Translator, status: StatusModel, state_file: Path | None = None) -> None:
+        self.translator = translator
+        self.status = status
+        self.state_file = state_file or state_path()
+        self.started_wall = time.time()
+        self.version = _version()
+        self.latency = Histogram()
+        self.reconnects: Counter[str] = Counter()
+        self.mic_level = LevelMeter()
+        self.speaker_level = LevelMeter()
+        self.busy = False
+        self._busy_until = 0.0
+        self._last_mic_seq: object = None
+        self._mic_seen_at: float | None = None
+        self._fault_episode: str | None = None
+        self._pending_latency: float | None = None
+        self._mic_present = True
+        self._lock = UpdateLock(translator.config.fleet.update_lock_file)
+        self._metrics_path: str | None = None
+        self._complaints: dict[str, str] = {}
+        self._closed = False
+        translator.on_event = self._on_translator_event
+        translator.link.on_outcome = self._on_outcome
+
+    # -- the task ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._lock.clear_stale()
+        remove_leftovers(self.state_file)
+        self.status.subscribe(self._on_state)
+        loop = asyncio.get_running_loop()
+        next_heartbeat = next_metrics = loop.time()
+        try:
+            while True:
+                now = loop.time()
+                self._sample()
+                self._update_busy(now)
+                if now >= next_heartbeat:
+                    self._write_state()
+                    next_heartbeat = now + HEARTBEAT_S
+                if now >= next_metrics:
+                    next_metrics = now + self.translator.config.metrics.interval_s
+                    await self._write_metrics()
+                await asyncio.sleep(TICK_S)
+        finally:
+            self._closed = True  # parts still shutting down may change state: write nothing more
+            self._lock.release()
+            self._remove(self.state_file)
+            if self._metrics_path:
+                self._remove(Path(self._metrics_path))
+
+    # -- what the daemon tells us --------------------------------------------------------------------
+
+    def _on_state(self, state: State, facts: Facts) -> None:
+        if self._mic_present and not facts.mic_present:
+            journal.fault("mic_missing", state.value, facts.detail)
+        self._mic_present = facts.mic_present
+        self._write_state()
+
+    def _on_outcome(self, outcome: Outcome) -> None:
+        cause = classify(outcome)
+        self.reconnects[cause] += 1
+        if outcome.went_live:
+            self._fault_episode = None  # a session was up: whatever comes next is news
+        if is_fault(outcome) and cause != self._fault_episode:
+            self._fault_episode = cause  # once per episode and cause, not at every retry
+            journal.fault(cause, self.status.state.value, outcome.cause)
+
+    def _on_translator_event(self, kind: str, **fields: Any) -> None:
+        if kind == "response_latency":
+            seconds = float(fields["seconds"])
+            self.latency.observe(seconds)
+            self._pending_latency = seconds
+        elif kind == "response_finished":
+            latency, self._pending_latency = self._pending_latency, None
+            if fields.get("status") == "completed":
+                mode, language = self._selection()
+                journal.utterance(mode, language, latency)
+
+    # -- sampling (every tick) -----------------------------------------------------------------------
+
+    def _sample(self) -> None:
+        t = self.translator
+        capture, playback = t.capture, t.playback
+        if capture is not None:
+            seq = capture.chunks
+            if seq != self._last_mic_seq:
+                self._last_mic_seq = seq
+                self._mic_seen_at = time.monotonic()
+            self.mic_level.offer(getattr(t, "last_mic_chunk", None), seq)
+        if playback is not None and playback.is_playing():
+            self.speaker_level.offer(getattr(t, "last_played_chunk", None), playback.played_total_frames)
+
+    def _update_busy(self, now: float) -> None:
+        fleet = self.translator.config.fleet
+        if not self.translator.is_quiet():
+            self._busy_until = now + fleet.busy_hold_s
+        busy = now < self._busy_until
+        if fleet.update_lock_file != (str(self._lock.path) if self._lock.path else None):
+            self._lock.release()  # a reload moved or removed the lock
+            self._lock = UpdateLock(fleet.update_lock_file)
+        if self._lock.path is not None and not self._closed:
+            self._lock.set(busy)
+        if busy != self.busy:
+            self.busy = busy
+            self._write_state()
+
+    # -- the files -----------------------------------------------------------------------------------
+
+    def state_fields(self) -> dict[str, Any]:
+        facts, t = self.status.facts, self.translator
+        now = time.monotonic()
+        live_since = t.link.live_since
+        return {
+            "state": self.status.state.value,
+            "status": self.status.state.words,
+            "detail": facts.detail,
+            "link": facts.link.value,
+            "mic_present": facts.mic_present,
+            "activity": facts.activity.value,
+            "audio_age_s": None if self._mic_seen_at is None else round(now - self._mic_seen_at, 3),
+            "session_age_s": None if live_since is None else round(now - live_since, 1),
+            "busy": self.busy,
+            "utterances_translated": t.utterances_translated,
+        }
+
+    def _write_state(self) -> None:
+        if self._closed:
+            return
+        try:
+            write_state(self.state_file, self.state_fields())
+        except OSError as exc:  # e.g. run by hand, with no /run/polybot: say so once, run anyway
+            self._complain("state", f"cannot keep the health state file {self.state_file} "
+                                    f"({exc.strerror or exc}): `polybot-device health` will say not running",
+                           level=logging.INFO)
+
+    def snapshot(self) -> Snapshot:
+        t = self.translator
+        capture, playback = t.capture, t.playback
+        live_since = t.link.live_since
+        return Snapshot(
+            version=self.version,
+            mode=self._selection()[0],
+            start_time_s=self.started_wall,
+            state=self.status.state,
+            utterances=t.utterances_translated,
+            latency=self.latency,
+            reconnects=dict(self.reconnects),
+            dropped_s=t.outbox.dropped_total_ms / 1000,
+            xruns={"mic": capture.xruns if capture else 0, "speaker": playback.underruns if playback else 0},
+            session_age_s=0.0 if live_since is None else time.monotonic() - live_since,
+            levels_dbfs={"mic": self.mic_level.take_dbfs(), "speaker": self.speaker_level.take_dbfs()},
+        )
+
+    async def _write_metrics(self) -> None:
+        path = self.translator.config.metrics.textfile
+        if path != self._metrics_path and self._metrics_path:
+            self._remove(Path(self._metrics_path))  # a reload moved or switched off the metrics
+        if path and path != self._metrics_path:
+            remove_leftovers(path)
+        self._metrics_path = path
+        if not path:
+            return
+        text = render(self.snapshot())
+        try:
+            await asyncio.to_thread(write_atomically, path, text)
+        except OSError as exc:
+            self._complain("metrics", f"cannot write metrics.textfile {path}: {exc.strerror or exc}")
+        else:
+            self._complaints.pop("metrics", None)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _selection(self) -> tuple[str, str]:
+        """(mode, language) as the journal and metrics name them."""
+        selection = getattr(self.translator, "selection", None)
+        if selection is not None:
+            return selection.mode, selection.announced_language
+        config = self.translator.config
+        language = config.languages[1] if config.mode == "conversation" and len(config.languages) > 1 else config.languages[0]
+        return config.mode, language
+
+    def _complain(self, what: str, message: str, level: int = logging.WARNING) -> None:
+        if self._complaints.get(what) != message:  # once per problem, not every heartbeat
+            self._complaints[what] = message
+            log.log(level, "%s", message)
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _version() -> str:
+    try:
+        return metadata.version("polybot-device")
+    except metadata.PackageNotFoundError:
+        return "unknown"
