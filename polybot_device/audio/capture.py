@@ -40,6 +40,7 @@ from polybot_device.audio.devices import available_capture_names
 from polybot_device.audio.handoff import ThreadToLoop
 from polybot_device.audio.resample import API_RATE_HZ, MicConverter
 from polybot_device.config import AudioInputConfig
+from polybot_device.trace import probe
 
 log = logging.getLogger(__name__)
 
@@ -195,12 +196,14 @@ class MicCapture:
         backoff_s = self.config.period_ms / 4000
         idle_polls = 0
         while not stop.is_set():
-            self.last_alive = monotonic()
             n, data = read()  # the first read of a prepared stream also starts it
+            self.last_alive = now = monotonic()
             if n > 0:
                 idle_polls = 0
                 out = convert(data)
                 if out:
+                    if probe is not None:
+                        probe.mark("read", id(out), now)
                     put(out)
                     self.chunks += 1
             elif n < 0:

@@ -39,6 +39,7 @@ import alsaaudio
 from polybot_device.audio.devices import available_names
 from polybot_device.audio.resample import API_RATE_HZ, SpeakerConverter
 from polybot_device.config import AudioOutputConfig
+from polybot_device.trace import probe
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class SpeakerPlayback:
         self.dropped_chunks = 0
         self.last_handed_monotonic = 0.0
         """time.monotonic() when audio was last handed to ALSA (for latency measurements)."""
-        self.on_handed: Callable[[str, int, float], None] | None = None
+        self.on_handed: Callable[[str, int, float], None] | None = probe.handed if probe is not None else None
         """Latency hook, called in the playback thread: (item_id, frames, monotonic time handed to ALSA)."""
         self.last_alive = time.monotonic()
 
@@ -292,6 +293,8 @@ class SpeakerPlayback:
                 self._converter.reset()
                 self._conv_gen = gen
             if data:
+                if probe is not None:
+                    probe.mark("pop", item_id)
                 self._write(self._converter.convert(data), item_id, gen, audio=True)
             else:
                 self._wake.wait(self._idle())
