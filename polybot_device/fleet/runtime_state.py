@@ -26,6 +26,7 @@ else ``/run/polybot``. The daemon removes the file when it stops cleanly.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -64,6 +65,7 @@ def boottime_s() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
+@functools.cache
 def boot_id() -> str:
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
@@ -100,6 +102,8 @@ def read_state(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise StateUnreadable(f"no state file at {path}") from None
+    except PermissionError:
+        raise StateUnreadable(f"{path} is not readable by this user (run as root or in the daemon's group)") from None
     except OSError as exc:
         raise StateUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
