@@ -91,7 +91,8 @@ def cached_root(arch: str, packages: Sequence[str]) -> Path:
 
 
 class Chroot:
-    """A scratch copy of a cached root with /proc, /sys and /dev mounted; unmounted on exit."""
+    """A scratch copy of a cached root with /proc, /sys and /dev mounted; unmounted and deleted
+    on exit (POLYBOT_KEEP_TEST_ROOT=1 keeps it)."""
 
     def __init__(self, cached: Path, scratch: Path) -> None:
         self.root = scratch / "root"
@@ -113,13 +114,25 @@ class Chroot:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.unmount()
+        if os.environ.get("POLYBOT_KEEP_TEST_ROOT") == "1":  # to look around after a failure
+            self.unmount()
+        else:
+            self.remove()
 
     def unmount(self) -> None:
         for target in reversed(self.mounted):
             # Recursive and lazy: /dev may carry submounts (pts, shm) by the time we leave.
             subprocess.run(["umount", "-R", "-l", str(target)], check=False, capture_output=True)
         self.mounted.clear()
+
+    def remove(self) -> None:
+        """Delete the scratch root, never what is still mounted into it (the host's /dev!)."""
+        self.unmount()
+        prefix = str(self.root) + "/"
+        still = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                 if line.split()[4].startswith(prefix)]
+        assert not still, f"not deleting {self.root}: still mounted: {still}"
+        subprocess.run(["rm", "-rf", "--one-file-system", str(self.root)], check=False)
 
     def env(self) -> dict[str, str]:
         env = {

@@ -103,7 +103,6 @@ def image_root(tmp_path_factory: pytest.TempPathFactory):
         timings = run_stage(chroot, stage)
         print(f"\nroot: {root_s:.0f} s; " + "; ".join(f"{k}: {v:.0f} s" for k, v in timings.items()))
         yield chroot
-    shutil.rmtree(chroot.root, ignore_errors=True)
 
 
 def owner_of(root: Path, inside: str) -> tuple[str, str, int]:

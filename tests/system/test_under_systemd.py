@@ -233,7 +233,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
                 feeder.stop()
             if simulator is not None:
                 simulator.stop()
-    shutil.rmtree(chroot.root, ignore_errors=True)
 
 
 def wait_state(system: System, timeout: float, **want: str) -> dict[str, str]:
