@@ -1,0 +1,281 @@
+"""The status LED (one pattern per State) and the optional RGB language LED.
+
+Patterns are step lists, ``((level, seconds), ...)``, repeated. gpiozero's ``blink()`` repeats a
+single on/off pair, which cannot show counted codes ("two flashes, pause": the microphone), and counted
+codes are what a person can tell apart and repeat over the phone. So each LED has one background
+thread (:class:`_Player`) that plays its step list the way gpiozero's own blink thread does: it sleeps
+on a condition variable until the next step is due, writes the pin only when the level changes, and
+never touches the event loop. The daemon does nothing per blink.
+
+The patterns (docs/controls.md shows the same table):
+
+    starting       fast even blink, 5 per second          (0.1 s on, 0.1 s off)
+    connecting     even blink, once a second              (0.5 s on, 0.5 s off)
+    listening      steady on: ready, speak now
+    hearing        on, with a short dark dip 2.5x/second   (0.3 s on, 0.1 s off)
+    speaking       on, with a double dip every second     (0.7 on, 0.1 off, 0.1 on, 0.1 off)
+    offline        1 flash, pause                         (0.2 s on, 1.5 s off)
+    mic-missing    2 flashes, pause                       (0.2 on, 0.3 off, 0.2 on, 1.5 off)
+    auth-error     3 flashes, pause
+    config-error   4 flashes, pause
+"""
+
+from __future__ import annotations
+
+import colorsys
+import logging
+import math
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gpiozero import LED, PWMLED, RGBLED
+
+from ..config import ControlsConfig, parse_colour
+from ..state import Facts, State
+
+log = logging.getLogger(__name__)
+
+STEADY = math.inf
+Steps = tuple[tuple[Any, float], ...]
+
+CONFIG_ERROR = "config-error"
+"""The pattern name shown by `show-config-error` when polybot.yaml is invalid (not a State)."""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    steps: Steps
+    meaning: str
+
+
+def _code(n: int) -> Steps:
+    """n flashes of 0.2 s, 0.3 s apart, then 1.5 s dark: a fault code a person can count."""
+    return ((1, 0.2), (0, 0.3)) * (n - 1) + ((1, 0.2), (0, 1.5))
+
+
+PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else State(p.name): p for p in (
+    Pattern("starting", ((1, 0.1), (0, 0.1)), "starting up"),
+    Pattern("connecting", ((1, 0.5), (0, 0.5)), "connecting to the translation service"),
+    Pattern("listening", ((1, STEADY),), "ready: speak now"),
+    Pattern("hearing", ((1, 0.3), (0, 0.1)), "hearing speech"),
+    Pattern("speaking", ((1, 0.7), (0, 0.1), (1, 0.1), (0, 0.1)), "speaking the translation"),
+    Pattern("offline", _code(1), "offline: no network or service, reconnecting by itself"),
+    Pattern("mic-missing", _code(2), "microphone missing: plug it in (it is picked up by itself)"),
+    Pattern("auth-error", _code(3), "API key refused or quota used up: check the key / the account"),
+    Pattern(CONFIG_ERROR, _code(4), "polybot.yaml is invalid: run `polybot-device check-config`"),
+)}
+
+# Confirmation flashes, played once over the current pattern (then it resumes).
+LANGUAGE_FLASH = ((1, 0.15), (0, 0.1)) * 3
+"""RGB: three quick flashes in the language's colour, then the colour stays on."""
+MODE_FLASHES = {"one-way": 1, "conversation": 2}
+"""Mode confirmation: white flashes on the RGB LED (or the status LED): 1 one-way, 2 conversation, 3 other."""
+
+# Built-in language colours (configurable: controls.language_led.colours). Others get a stable hue.
+PALETTE: dict[str, tuple[float, float, float]] = {
+    "en": (0.0, 0.0, 1.0), "es": (1.0, 0.35, 0.0), "fr": (0.5, 0.0, 1.0), "de": (1.0, 0.8, 0.0),
+    "it": (0.0, 1.0, 0.0), "pt": (0.0, 1.0, 0.6), "zh": (1.0, 0.0, 0.0), "ja": (1.0, 0.0, 0.4),
+    "ko": (0.0, 0.8, 1.0), "ru": (1.0, 1.0, 1.0), "ar": (0.6, 1.0, 0.0), "hi": (1.0, 0.0, 1.0),
+}
+WHITE = (1.0, 1.0, 1.0)
+BLACK = (0.0, 0.0, 0.0)
+
+
+def language_colour(code: str, overrides: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """The colour of a language: the override, the palette ('pt-BR' falls back to 'pt'), or a hue
+    derived from the code (the same on every boot)."""
+    base = code.split("-")[0].lower()
+    for key in (code, base):
+        if overrides and key in overrides:
+            return parse_colour(overrides[key])
+    for key in (code, base):
+        if key in PALETTE:
+            return PALETTE[key]
+    hue = (zlib.crc32(code.encode()) % 360) / 360
+    return colorsys.hsv_to_rgb(hue, 1.0, 1.0)
+
+
+class StatusLight:
+    """Shows the State on the status LED, and the language on the RGB LED where one is fitted.
+
+    Use ``status.subscribe(light.on_state)``. Every method is safe from any thread and returns at once.
+    """
+
+    def __init__(self, config: ControlsConfig, languages: Sequence[str] = ()) -> None:
+        self._languages = tuple(languages)
+        self._colours = dict(config.language_led.colours)
+        self._language: str | None = None
+        self.pattern: str | None = None
+        """Name of the pattern being shown (a State's value or 'config-error')."""
+        self._led: LED | PWMLED | None = None
+        self._rgb: RGBLED | None = None
+        self._status: _Player | None = None
+        self._colour: _Player | None = None
+        try:
+            led = config.status_led
+            if led.pin is not None:
+                if led.brightness < 1.0:
+                    self._led = PWMLED(led.pin, active_high=led.active_high)
+                else:
+                    self._led = LED(led.pin, active_high=led.active_high)
+                level = led.brightness
+                device = self._led
+                self._status = _Player(lambda v: setattr(device, "value", v * level), "status-led")
+            rgb = config.language_led
+            if rgb.fitted:
+                self._rgb = RGBLED(rgb.red_pin, rgb.green_pin, rgb.blue_pin, active_high=rgb.active_high)
+                rgb_device = self._rgb
+                self._colour = _Player(lambda v: setattr(rgb_device, "value", v), "language-led", BLACK)
+        except BaseException:
+            self.close()
+            raise
+
+    def on_state(self, state: State, facts: Facts | None = None) -> None:
+        """StatusModel listener: show the pattern of ``state``."""
+        self.show(state)
+
+    def show(self, which: State | str) -> None:
+        """Show a State's pattern, or CONFIG_ERROR (which the RGB LED mirrors in red)."""
+        pattern = PATTERNS[which]
+        self.pattern = pattern.name
+        if self._status is not None:
+            self._status.loop(pattern.steps)
+        if which == CONFIG_ERROR and self._colour is not None:
+            self._colour.loop(tuple(((1.0, 0.0, 0.0) if level else BLACK, s) for level, s in pattern.steps))
+
+    def show_config_error(self) -> None:
+        self.show(CONFIG_ERROR)
+
+    def show_language(self, code: str) -> None:
+        """The RGB LED shows ``code``'s colour, steadily (no-op without an RGB LED)."""
+        self._language = code
+        if self._colour is not None:
+            self._colour.loop(((language_colour(code, self._colours), STEADY),))
+
+    def confirm_language(self, code: str) -> None:
+        """A new language was chosen: RGB: 3 quick flashes in its colour, then steady. Status LED only:
+        as many quick flashes as the language's place in `languages` (1 = the first)."""
+        self.show_language(code)
+        if self._colour is not None:
+            colour = language_colour(code, self._colours)
+            self._colour.once(tuple((colour if level else BLACK, s) for level, s in LANGUAGE_FLASH))
+        elif self._status is not None:
+            place = self._languages.index(code) + 1 if code in self._languages else 1
+            self._status.once(_flashes(place, 0.15, 0.15))
+
+    def confirm_mode(self, mode: str) -> None:
+        """A new mode was chosen: white flashes (1 one-way, 2 conversation, 3 any other), on the RGB LED
+        if fitted, else on the status LED; then back to what was shown."""
+        steps = _flashes(MODE_FLASHES.get(mode, 3), 0.3, 0.2)
+        if self._colour is not None:
+            self._colour.once(tuple((WHITE if level else BLACK, s) for level, s in steps))
+        elif self._status is not None:
+            self._status.once(steps)
+
+    def close(self) -> None:
+        """Stop the patterns, turn the LEDs off and release their pins."""
+        for player in (self._status, self._colour):
+            if player is not None:
+                player.close()
+        for device in (self._led, self._rgb):
+            if device is not None:
+                device.close()
+        self._status = self._colour = None
+        self._led = self._rgb = None
+
+
+def _flashes(n: int, on_s: float, off_s: float) -> Steps:
+    """n flashes framed by darkness, so they read against a steady-on LED too."""
+    return ((0, 0.4),) + ((1, on_s), (0, off_s)) * n + ((0, 0.4),)
+
+
+class _Player:
+    """Plays step lists on one output from one daemon thread.
+
+    ``loop(steps)`` sets the repeating pattern (a single STEADY step: a constant level). ``once(steps)``
+    plays a sequence over it, after which the (possibly since changed) repeating pattern resumes.
+    Steps are scheduled on absolute times, so a pattern keeps its rhythm; after a stall longer than
+    a quarter second it restarts its clock instead of rushing through the missed steps.
+    """
+
+    def __init__(self, write: Callable[[Any], None], name: str, off: Any = 0) -> None:
+        self._write = write
+        self._off = off
+        self._cond = threading.Condition()
+        self._base: Steps = ((off, STEADY),)
+        self._once: Steps | None = None
+        self._version = 0
+        self._closed = False
+        self._last: Any = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def loop(self, steps: Steps) -> None:
+        with self._cond:
+            if steps == self._base:
+                return
+            self._base = steps
+            if self._once is None:  # a confirmation in progress finishes first
+                self._restart()
+
+    def once(self, steps: Steps) -> None:
+        with self._cond:
+            self._once = steps
+            self._restart()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+
+    def _restart(self) -> None:
+        self._version += 1
+        self._cond.notify_all()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                version, once = self._version, self._once
+                finished = self._play(once if once is not None else self._base, version, repeat=once is None)
+                if finished and self._version == version:
+                    self._once = None
+            self._set(self._off)
+
+    def _play(self, steps: Steps, version: int, repeat: bool) -> bool:
+        """Play ``steps`` (holding the condition) until done, changed or closed; True when done."""
+        next_t = time.monotonic()
+        while True:
+            for value, seconds in steps:
+                self._set(value)
+                if seconds == STEADY:
+                    while self._version == version and not self._closed:
+                        self._cond.wait()
+                    return False
+                next_t += seconds
+                now = time.monotonic()
+                if next_t < now - 0.25:
+                    next_t = now
+                while self._version == version and not self._closed:
+                    remaining = next_t - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                if self._version != version or self._closed:
+                    return False
+            if not repeat:
+                return True
+
+    def _set(self, value: Any) -> None:
+        if value == self._last:
+            return
+        self._last = value
+        try:
+            self._write(value)
+        except Exception:  # a broken LED must not kill the pattern thread
+            log.exception("LED write failed")

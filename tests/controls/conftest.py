@@ -1,0 +1,23 @@
+"""gpiozero's own mock pins stand in for the header: the code under test runs unchanged."""
+
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+
+@pytest.fixture
+def pins():
+    """A mock pin factory that also does PWM (PWMLED, RGBLED); ``pins.pin(17)`` is BCM GPIO 17."""
+    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = None
+
+
+@pytest.fixture
+def plain_pins():
+    """A mock pin factory without PWM, like the default GPIOZERO_PIN_FACTORY=mock."""
+    Device.pin_factory = MockFactory()
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = None
