@@ -188,8 +188,12 @@ install_units() {
     install -m 0644 "$src/systemd/polybot-device.service" "$unit_dir/polybot-device.service"
     install -m 0644 "$src/systemd/polybot-config-error.service" "$unit_dir/polybot-config-error.service"
     install -D -m 0644 "$src/systemd/60-polybot-gpiochip.rules" /etc/udev/rules.d/60-polybot-gpiochip.rules
+    install -d -m 0755 "$prefix/libexec"
+    install -m 0755 "$src/systemd/polybot-writable-paths" "$prefix/libexec/polybot-writable-paths"
+    # ReadWritePaths= for what polybot.yaml names outside /run/polybot (metrics, update lock).
+    "$prefix/libexec/polybot-writable-paths" --config "$etc_dir/polybot.yaml" \
+        --python "$prefix/venv/bin/python" --user "$user"
     if [ "$image" = 1 ]; then
-        install -d -m 0755 "$prefix/libexec"
         install -m 0755 "$src/image/firstboot/polybot-firstboot" "$prefix/libexec/polybot-firstboot"
         install -m 0644 "$src/systemd/polybot-firstboot.service" "$unit_dir/polybot-firstboot.service"
     fi

@@ -46,6 +46,10 @@ class Card:
         self.recorder.chmod(0o755)
         self.owner = pwd.getpwuid(os.geteuid()).pw_name
         self.group = grp.getgrgid(os.getegid()).gr_name
+        self.python = tmp / "python"
+        self.python.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} \"$@\"\n")
+        self.python.chmod(0o755)
+        self.drop_ins = tmp / "polybot-device.service.d"
 
     def put(self, name: str, text: str) -> None:
         (self.boot / name).write_text(text)
@@ -55,7 +59,9 @@ class Card:
             [str(SCRIPT), "--boot", str(self.boot), "--etc", str(self.etc), "--nm-dir", str(self.nm),
              "--owner", self.owner, "--group", self.group, "--polybot-device", str(self.cli),
              "--wifi-country-cmd", f"{self.recorder} wifi-country",
-             "--readonly-cmd", f"{self.recorder} overlay", "--proc-mounts", str(self.mounts)],
+             "--readonly-cmd", f"{self.recorder} overlay", "--proc-mounts", str(self.mounts),
+             "--writable-paths-cmd", f"{REPO / 'systemd' / 'polybot-writable-paths'} --drop-in-dir "
+                                     f"{self.drop_ins} --python {self.python} --user {self.owner}"],
             capture_output=True, text=True, timeout=60,
             env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
         )
@@ -199,3 +205,15 @@ def test_an_empty_boot_partition_changes_nothing(card: Card) -> None:
     out = card.run()
     assert out.returncode == 0
     assert not card.etc.exists() and not card.nm.exists()
+
+
+def test_a_metrics_file_in_the_config_becomes_writable_for_the_daemon(card: Card, tmp_path: Path) -> None:
+    metrics_dir = tmp_path / "textfile_collector"
+    card.put("polybot.yaml", f"metrics:\n  textfile: {metrics_dir}/polybot.prom\n")
+
+    out = card.run()
+
+    assert out.returncode == 0, out.stderr
+    drop_in = (card.drop_ins / "40-writable-paths.conf").read_text()
+    assert f"ReadWritePaths=-{metrics_dir}\n" in drop_in
+    assert metrics_dir.is_dir()
