@@ -47,6 +47,8 @@ def enable_foreign_arch(arch: str) -> None:
     if arch == native_arch():
         return
     qemu = {"arm64": "aarch64", "armhf": "arm"}[arch]
+    if shutil.which(f"qemu-{qemu}-static") is None:
+        pytest.skip(f"qemu-{qemu}-static is not installed (apt-get install qemu-user-static binfmt-support)")
     binfmt = Path("/proc/sys/fs/binfmt_misc")
     if not (binfmt / "register").exists():
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt)], check=False)

@@ -14,7 +14,8 @@ systemd mounts each service's credentials (LoadCredential=) in a helper's mount 
 relies on them propagating back, so the root is made a shared mount point of its own before
 systemd starts; without that the daemon finds an empty /run/credentials/polybot-device.service.
 
-Root only (skipped with the reason otherwise; deselect with -m "not systemd").
+Root only (skipped with the reason otherwise; deselect with -m "not systemd"). Measured: about
+3 minutes from nothing (the root takes 1.5), 40 seconds with the cached root.
 """
 
 from __future__ import annotations
