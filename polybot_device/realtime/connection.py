@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from ..apikey import ApiKey, KeySource, KeyUnavailable
 from ..config import ApiConfig
 from ..state import Link, StatusModel
 from .backoff import Backoff
-from .events import audio_append_json
+from .events import BYTES_PER_MS, audio_append_json
 from .outbox import Outbox
 from .protocol import Action, Send, SessionLive, SessionOver
 
@@ -102,6 +104,9 @@ class RealtimeLink:
         self._pending_sends: set[asyncio.Task[None]] = set()
         self._offline_since: float | None = None
         self.reconnects = 0
+        self._half_open = False
+        self._written_ms = 0.0
+        """Audio of this session handed to the socket, in ms (what a pong confirms)."""
         self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
         """Told how every attempt or session ended (metrics and journal count the causes)."""
         self.live_since: float | None = None
@@ -138,9 +143,8 @@ class RealtimeLink:
         """Connect and serve forever; returns only by cancellation."""
         logged_cause: str | None = None
         while True:
-            ever_live = self.sessions_live > 0
-            if self._status.facts.link is not Link.AUTH_ERROR:
-                self._status.update(link=Link.OFFLINE if ever_live else Link.CONNECTING)
+            if self._status.facts.link is Link.DOWN:
+                self._status.update(link=Link.CONNECTING)  # the first attempt; afterwards OFFLINE says why
             outcome = await self._attempt()
             self.on_outcome(outcome)
             if outcome.went_live:
@@ -156,8 +160,7 @@ class RealtimeLink:
                 self._status.update(link=Link.AUTH_ERROR, detail=outcome.cause)
                 delay = self._api.auth_retry_s
             else:
-                self._status.update(link=Link.OFFLINE if self.sessions_live else Link.CONNECTING,
-                                    detail=outcome.cause)
+                self._status.update(link=Link.OFFLINE, detail=outcome.cause)
                 delay = 0.0 if outcome.immediate else self._backoff.next_delay()
                 if outcome.retry_after_s is not None:
                     delay = max(delay, outcome.retry_after_s)
@@ -178,8 +181,8 @@ class RealtimeLink:
                 self._uri(kind),
                 additional_headers=self._auth_header(key),
                 open_timeout=self._api.connect_timeout_s,
-                ping_interval=self._api.ping_interval_s,
-                ping_timeout=self._api.ping_timeout_s,
+                ping_interval=None,  # our own keepalive: see _keep_alive
+                ping_timeout=None,
                 close_timeout=0.5,
                 max_size=MAX_FRAME_BYTES,
                 compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
@@ -208,9 +211,12 @@ class RealtimeLink:
         helpers: list[asyncio.Task[None]] = []
         went_live = False
         self._rolled_over: str | None = None
+        self._half_open = False
+        self._written_ms = 0.0
         loop = asyncio.get_running_loop()
         setup_deadline = loop.time() + self._api.connect_timeout_s
         try:
+            helpers.append(asyncio.create_task(self._keep_alive(ws), name="keepalive"))
             self.send(protocol.opening())
             while True:
                 if not went_live:
@@ -242,6 +248,9 @@ class RealtimeLink:
         except ConnectionClosed as exc:
             if self._rolled_over:
                 return Outcome(self._rolled_over, went_live=True, immediate=True)
+            if self._half_open:
+                return Outcome(f"no pong within {self._api.ping_timeout_s:g} s (half-open connection)",
+                               went_live=went_live)
             if not verdict:
                 return Outcome(f"connection closed ({_close_words(exc)})", went_live=went_live)
         finally:
@@ -287,6 +296,30 @@ class RealtimeLink:
                  self._api.session_rollover_s / 60)
         self._rolled_over = "session rollover"
         await ws.close(1000, "rollover")
+
+    async def _keep_alive(self, ws: ClientConnection) -> None:
+        """Ping every ping_interval_s; no pong within ping_timeout_s aborts the socket. Ours, not
+        websockets': its ping() waits for the send buffer to drain outside its timeout, and a dead
+        Wi-Fi link with a buffer full of audio never drains, so the link went unnoticed until TCP
+        gave up, minutes later. Here the whole round trip is under the timeout, and the socket is
+        aborted (a closing handshake with nobody there would only wait). Bound: a link that dies
+        is noticed within ping_interval_s + ping_timeout_s. A pong also proves that the server
+        has read every frame sent before its ping: that audio need not be kept for a re-send."""
+        api = self._api
+        while True:
+            await asyncio.sleep(api.ping_interval_s)
+            written_ms = self._written_ms
+            try:
+                async with asyncio.timeout(api.ping_timeout_s):
+                    pong = await ws.ping()
+                    await pong
+            except TimeoutError:
+                log.warning("no pong within %g s: the connection is dead (half-open); dropping it",
+                            api.ping_timeout_s)
+                self._half_open = True
+                ws.transport.abort()
+                return
+            self._outbox.server_heard(written_ms)
 
     async def restart_session(self, reason: str) -> None:
         """End the current session now and start the next one at once (e.g. a mode switch that
@@ -337,9 +370,11 @@ class RealtimeLink:
                 while len(framing) >= frame:
                     await ws.send(append_json(memoryview(framing)[:frame]))
                     del framing[:frame]
+                    self._written_ms += frame / BYTES_PER_MS
             else:
                 for chunk in chunks:
                     await ws.send(append_json(chunk))
+                    self._written_ms += len(chunk) / BYTES_PER_MS
             while self._after_audio:
                 await ws.send(json.dumps(self._after_audio.pop(0), separators=(",", ":")))
             dropped = self._outbox.take_dropped_ms()
@@ -398,6 +433,10 @@ def _describe(exc: BaseException) -> str:
         return f"TLS failure ({exc.reason or exc})"
     if isinstance(exc, TimeoutError):
         return "connection attempt timed out"
+    if isinstance(exc, socket.gaierror):
+        return f"DNS lookup failed ({exc.strerror})"
+    if isinstance(exc, OSError) and exc.errno:  # asyncio's strerror reads "Connect call failed (...)"
+        return f"network error: {os.strerror(exc.errno)}"
     if isinstance(exc, OSError) and exc.strerror:
         return f"network error: {exc.strerror}"
     return f"{type(exc).__name__}: {exc}"[:200]

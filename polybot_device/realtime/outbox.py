@@ -4,14 +4,16 @@ Two bounded stores, both of 24 kHz PCM16 mono chunks:
 
 * ``pending``: captured, not yet sent. While offline this is the outage buffer: past
   ``capacity_ms`` the oldest audio goes (counted, reported once per outage).
-* ``unsettled``: sent in the current session but not yet answered. If the connection drops
-  mid-utterance, or after the utterance was committed but before its response finished, the
-  server's copy dies with the session; this audio goes back to the front of ``pending`` so the
-  next session hears the whole utterance. Audio that belongs to no pending utterance is trimmed
-  to ``lead_ms`` (the VAD's prefix padding needs a little silence before speech).
+* ``unsettled``: sent in the current session but not known to be done with. If the session
+  dies, this audio goes back to the front of ``pending`` so the next session hears it. Kept:
+  every utterance not yet answered, and everything the server has not provably read (a half-open
+  link swallows audio for seconds before the pings notice: a pong, or a VAD position in a server
+  event, is the proof, see :meth:`server_heard`), each with ``lead_ms`` before it (the VAD's
+  prefix padding needs a little silence before speech). Never kept: an answered utterance, up to
+  where the server said it ended; re-sending its tail would be translated again as a fragment.
 
 Positions are milliseconds of this session's input timeline, the same clock as the server's
-``audio_start_ms``, so settling needs no guessing.
+``audio_start_ms`` / ``audio_end_ms``, so settling needs no guessing.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class Outbox:
         self._pending_bytes = 0
         self._unsettled: deque[tuple[float, bytes]] = deque()  # (session start ms, chunk)
         self._sent_ms = 0.0  # session timeline position of the next byte we send
-        self._open_utterances: deque[int] = deque()  # audio_start_ms of utterances awaiting answers
+        self._open_utterances: deque[list[float | None]] = deque()  # [audio_start_ms, audio_end_ms], unanswered
+        self._heard_ms = 0.0  # the server has provably read the audio up to here
+        self._settled_ms = 0.0  # audio before here is answered: never sent again
         self.dropped_ms = 0.0
         """Audio lost to the bound since the last call to take_dropped_ms()."""
         self.dropped_total_ms = 0.0
@@ -67,13 +71,31 @@ class Outbox:
         self._trim()
         return chunks
 
+    def server_heard(self, position_ms: float) -> None:
+        """The server has read the audio up to ``position_ms`` (a pong to a ping sent after it,
+        or a position in a VAD event): it need not be kept for a re-send unless its utterance is
+        still unanswered."""
+        if position_ms > self._heard_ms:
+            self._heard_ms = position_ms
+            self._trim()
+
     def utterance_started(self, audio_start_ms: int) -> None:
-        self._open_utterances.append(audio_start_ms)
+        self._open_utterances.append([audio_start_ms, None])
+        self.server_heard(audio_start_ms)
+
+    def utterance_ended(self, audio_end_ms: int) -> None:
+        """The server's VAD ended the oldest open utterance that had no end yet, here."""
+        for utterance in self._open_utterances:
+            if utterance[1] is None:
+                utterance[1] = audio_end_ms
+                break
+        self.server_heard(audio_end_ms)
 
     def utterance_answered(self) -> None:
-        """A response finished: the oldest open utterance is settled."""
+        """A response finished: the oldest open utterance is settled, up to its end."""
         if self._open_utterances:
-            self._open_utterances.popleft()
+            start, end = self._open_utterances.popleft()
+            self._settled_ms = max(self._settled_ms, end if end is not None else self._heard_ms)
         self._trim()
 
     def session_lost(self) -> None:
@@ -83,16 +105,14 @@ class Outbox:
             self._pending_bytes += len(chunk)
         self._unsettled.clear()
         self._open_utterances.clear()
-        self._sent_ms = 0.0
+        self._sent_ms = self._heard_ms = self._settled_ms = 0.0
         self.append(b"")  # enforce the bound on the combined audio
 
     def _trim(self) -> None:
+        keep_from = self._heard_ms
         if self._open_utterances:
-            keep_from = self._open_utterances[0] - self.lead_ms
-        else:
-            keep_from = self._sent_ms - self.lead_ms
-        limit = self.capacity_ms
-        keep_from = max(keep_from, self._sent_ms - limit)
+            keep_from = min(keep_from, self._open_utterances[0][0])  # type: ignore[type-var]
+        keep_from = max(keep_from - self.lead_ms, self._settled_ms, self._sent_ms - self.capacity_ms)
         while self._unsettled:
             start, chunk = self._unsettled[0]
             if start + len(chunk) / BYTES_PER_MS > keep_from:

@@ -51,7 +51,8 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class UtteranceEnded:
-    """Committed by the server VAD: the person stopped; a response is coming."""
+    """Committed by the server VAD: the person stopped; a response is coming. ``audio_end_ms``
+    comes from speech_stopped (committed carries no position); 0 if there was none."""
 
     audio_end_ms: int
 
@@ -96,6 +97,7 @@ class ConversationProtocol:
         self.playing_item_id: str | None = None
         self._finished_items: set[str] = set()
         self._transcript_parts: list[str] = []
+        self._speech_end_ms = 0
 
     def opening(self) -> list[Action]:
         """What to send as soon as the socket is open (the server's session.created may lag)."""
@@ -150,10 +152,12 @@ class ConversationProtocol:
         return [SpeechStarted(start), SetActivity(Activity.HEARING)]
 
     def _speech_stopped(self, event: dict[str, Any]) -> list[Action]:
+        self._speech_end_ms = _int(event.get("audio_end_ms"))
         return [SetActivity(Activity.IDLE)]
 
     def _committed(self, event: dict[str, Any]) -> list[Action]:
-        return [UtteranceEnded(_int(event.get("audio_end_ms")))]
+        end, self._speech_end_ms = self._speech_end_ms, 0
+        return [UtteranceEnded(end)]
 
     def _response_created(self, event: dict[str, Any]) -> list[Action]:
         self.response_open = True

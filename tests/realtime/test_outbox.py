@@ -35,6 +35,43 @@ def test_answered_utterances_are_not_sent_again():
     for _ in range(50):
         box.append(CHUNK)
     box.take()
+    box.utterance_ended(1000)
     box.utterance_answered()
     box.session_lost()
-    assert box.pending_ms <= 320
+    assert box.pending_ms == 0
+
+
+def send(box, ms):
+    for _ in range(ms // 20):
+        box.append(CHUNK)
+    box.take()
+
+
+def test_audio_the_server_never_confirmed_is_sent_again():
+    # A half-open link: audio goes into the socket for seconds before the pings notice.
+    box = Outbox(capacity_ms=15000, lead_ms=300)
+    send(box, 2000)
+    box.server_heard(2000)  # a pong after the first 2 s
+    send(box, 3000)         # swallowed by the dead link: the person spoke, the server never heard
+    box.session_lost()
+    assert box.pending_ms == 3300  # the unconfirmed 3 s and the lead before them
+
+
+def test_the_lead_before_an_utterance_never_reaches_back_into_an_answered_one():
+    box = Outbox(capacity_ms=15000, lead_ms=1000)
+    box.utterance_started(0)
+    send(box, 1500)
+    box.utterance_ended(1500)
+    box.utterance_answered()  # translated; the next utterance follows 200 ms later
+    send(box, 200)
+    box.utterance_started(1700)
+    send(box, 500)
+    box.session_lost()
+    assert box.pending_ms == 700  # from the end of the answered one, not 1 s before the new one
+
+
+def test_unconfirmed_audio_is_bounded_by_the_capacity():
+    box = Outbox(capacity_ms=1000, lead_ms=300)
+    send(box, 5000)
+    box.session_lost()
+    assert box.pending_ms == 1000

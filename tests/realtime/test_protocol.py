@@ -150,3 +150,13 @@ def test_instructions_name_languages_and_forbid_answering():
     assert "never answer" in text.lower() or "Never answer" in text
     assert "Hotel Miramar" in text
     assert "English (en)" in one_way_instructions("en")
+
+
+def test_utterance_end_comes_from_speech_stopped_since_committed_has_no_position():
+    from polybot_device.realtime.protocol import UtteranceEnded
+
+    protocol, _ = make_protocol()
+    protocol.handle({"type": "input_audio_buffer.speech_started", "audio_start_ms": 700, "item_id": "item_u"})
+    protocol.handle({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 2400, "item_id": "item_u"})
+    actions = protocol.handle({"type": "input_audio_buffer.committed", "item_id": "item_u", "previous_item_id": None})
+    assert actions == [UtteranceEnded(2400)]
