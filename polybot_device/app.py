@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -55,8 +56,15 @@ class Translator:
         self._end_check: asyncio.TimerHandle | None = None
         self._speech_ended_at: float | None = None
         self.utterances_translated = 0
-        self.response_latencies_s: list[float] = []
-        """End of speech (commit) to the first audio handed to the speaker, per response."""
+        self.response_latencies_s: deque[float] = deque(maxlen=256)
+        """End of speech (commit) to the first audio handed to the speaker, the latest responses
+        (bounded: the daemon runs for months)."""
+        self._preroll: deque[tuple[float, bytes]] = deque(maxlen=PREROLL_CHUNKS)
+        self.on_event: Callable[..., None] = lambda kind, **fields: None
+        """Fleet reporting (metrics, journal): ("response_latency", seconds=), ("response_finished", status=)."""
+        self.last_mic_chunk: bytes | None = None
+        self.last_played_chunk: bytes | None = None
+        """The latest audio each way, kept by reference for the level meter (no work per chunk)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -105,7 +113,10 @@ class Translator:
         silence = b""
         while True:
             chunk = await capture.read()
+            self.last_mic_chunk = chunk
             if self._gated(playback):
+                if self._holding_to_talk():
+                    self._preroll.append((time.monotonic(), chunk))
                 if not self.selection.uses_translation_endpoint:
                     continue  # our own speaker's voice must not reach the server's VAD
                 # A translation session wants a stream without gaps: silence instead of echo.
@@ -115,9 +126,13 @@ class Translator:
             outbox.append(chunk)
             link.audio_ready()
 
+    def _holding_to_talk(self) -> bool:
+        """hold-to-talk and the button is not held (interpreter mode streams regardless)."""
+        return (self.config.controls.button.hold_to_talk and not self.talking
+                and not self.selection.uses_translation_endpoint)
+
     def _gated(self, playback: SpeakerPlayback) -> bool:
-        if self.config.controls.button.hold_to_talk and not self.talking \
-                and not self.selection.uses_translation_endpoint:
+        if self._holding_to_talk():
             return True
         if not self.config.audio.echo_gate:
             return False
@@ -151,6 +166,8 @@ class Translator:
             if self._speech_ended_at is not None:
                 self.response_latencies_s.append(time.monotonic() - self._speech_ended_at)
                 self._speech_ended_at = None
+                self.on_event("response_latency", seconds=self.response_latencies_s[-1])
+            self.last_played_chunk = action.pcm
             self.play(action.pcm, action.item_id)
             self.interaction.translation_audio(action.item_id, action.pcm)
             if self.status.facts.activity is not Activity.SPEAKING:
@@ -166,10 +183,12 @@ class Translator:
                 self.status.update(activity=action.activity)
         elif isinstance(action, UtteranceEnded):
             self._speech_ended_at = time.monotonic()
+            self.outbox.utterance_ended(action.audio_end_ms)
         elif isinstance(action, ResponseFinished):
             self.outbox.utterance_answered()
             if action.status == "completed":
                 self.utterances_translated += 1
+            self.on_event("response_finished", status=action.status)
             self.interaction.response_finished(action.status)
         elif isinstance(action, Transcript):
             if self.config.privacy.log_transcripts:
@@ -219,9 +238,17 @@ class Translator:
             self._update_live_session()
         return mode
 
-    def talk(self, held: bool) -> None:
+    def talk(self, held: bool, since: float | None = None) -> None:
         """hold-to-talk: while held the mic is sent; on release the turn is committed and a
-        response requested (after the last chunk, never before it)."""
+        response requested (after the last chunk, never before it). ``since``: when the press
+        began; a press only counts as talk after a moment, and the words said in that moment
+        are taken from the pre-roll so none is lost."""
+        if held and since is not None:
+            for at, chunk in self._preroll:
+                if at >= since:
+                    self.outbox.append(chunk)
+            self.link.audio_ready()
+        self._preroll.clear()
         self.talking = held
         if not held and not self.selection.uses_translation_endpoint:
             self.link.send_after_audio([ev.commit(self._ids.next()), ev.response_create(self._ids.next())])
@@ -276,6 +303,9 @@ class Translator:
     def _on_speaker_status(self, present: bool, detail: str) -> None:
         """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
 
+
+PREROLL_CHUNKS = 40
+"""hold-to-talk: ~0.8 s of mic audio kept while the button is up, for the start of a press."""
 
 THREAD_STUCK_AFTER_S = 10.0
 """An audio thread that has not reported in for this long is stuck in a blocking call: the

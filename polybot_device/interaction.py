@@ -102,7 +102,7 @@ class Interaction:
                 self._stopped_by_press = True
             return
         if gesture == "talk_start":
-            t.talk(True)
+            t.talk(True, since=getattr(event, "started_at", None))
             return
         if gesture == "talk_end":
             t.talk(False)
