@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable
 
 import alsaaudio
 
-from polybot_device.audio.devices import available_capture_names
+from polybot_device.audio.devices import available_capture_names, card_absent
 from polybot_device.audio.handoff import ThreadToLoop
 from polybot_device.audio.resample import API_RATE_HZ, MicConverter
 from polybot_device.config import AudioInputConfig
@@ -160,6 +160,8 @@ class MicCapture:
 
     def _open(self) -> alsaaudio.PCM:
         c = self.config
+        if card_absent(c.device):
+            raise alsaaudio.ALSAAudioError(f"No such device (its card is not plugged in) [{c.device}]")
         pcm = alsaaudio.PCM(
             alsaaudio.PCM_CAPTURE,
             alsaaudio.PCM_NONBLOCK,

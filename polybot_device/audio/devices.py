@@ -14,6 +14,7 @@ PCMs, whose open blocks on a FIFO without a writer) are listed by name only, nev
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Literal
@@ -218,3 +219,28 @@ def format_devices(devices: list[DeviceInfo]) -> str:
         "daemon converts to 24 kHz mono itself. rate and channels must be values listed for that device."
     )
     return "\n".join(lines)
+
+
+_CARD_IN_NAME = re.compile(r"^(?:plug)?hw:(?:CARD=)?([^,]+)")
+
+
+def card_index(device: str) -> int | None:
+    """'hw:CARD=Speaker,DEV=0', 'plughw:1,0', 'hw:1' -> that card's index now; None when the
+    name does not name a card, or names one that is not plugged in."""
+    match = _CARD_IN_NAME.match(device)
+    if not match:
+        return None
+    card = match.group(1)
+    if card.isdigit():
+        return int(card) if int(card) in alsaaudio.card_indexes() else None
+    try:
+        return alsaaudio.cards().index(card)
+    except ValueError:
+        return None
+
+
+def card_absent(device: str) -> bool:
+    """True when ``device`` names a card (hw:/plughw:) that is not there. Checked before opening,
+    because libasound prints its own error line for every failed open of such a name: a mic
+    unplugged for a night would otherwise write one to the journal every second."""
+    return _CARD_IN_NAME.match(device) is not None and card_index(device) is None

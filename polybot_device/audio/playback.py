@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 import alsaaudio
 
-from polybot_device.audio.devices import available_names
+from polybot_device.audio.devices import available_names, card_absent
 from polybot_device.audio.resample import API_RATE_HZ, SpeakerConverter
 from polybot_device.config import AudioOutputConfig
 from polybot_device.trace import probe
@@ -230,6 +230,8 @@ class SpeakerPlayback:
     def _open(self) -> bool:
         c = self.config
         try:
+            if card_absent(c.device):  # no libasound error line per retry while unplugged
+                raise alsaaudio.ALSAAudioError(f"No such device (its card is not plugged in) [{c.device}]")
             pcm = alsaaudio.PCM(
                 alsaaudio.PCM_PLAYBACK, alsaaudio.PCM_NONBLOCK, device=c.device, channels=c.channels,
                 rate=c.rate, format=alsaaudio.PCM_FORMAT_S16_LE,

@@ -8,12 +8,12 @@ multiply per ~100 ms delta, off the 20 ms capture path).
 from __future__ import annotations
 
 import logging
-import re
 
 import alsaaudio
 import numpy as np
 
 from ..config import AudioOutputConfig
+from .devices import card_index
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Volume:
 
 
 def _find_mixer(device: str, wanted: str | None) -> alsaaudio.Mixer | None:
-    card = _card_index(device)
+    card = card_index(device)
     if card is None:
         return None
     try:
@@ -86,15 +86,3 @@ def _find_mixer(device: str, wanted: str | None) -> alsaaudio.Mixer | None:
     return None
 
 
-def _card_index(device: str) -> int | None:
-    """'hw:CARD=Speaker,DEV=0', 'plughw:1,0', 'hw:1' -> the card index; None for other PCMs."""
-    match = re.match(r"^(?:plug)?hw:(?:CARD=)?([^,]+)", device)
-    if not match:
-        return None
-    card = match.group(1)
-    if card.isdigit():
-        return int(card)
-    try:
-        return alsaaudio.cards().index(card)
-    except ValueError:
-        return None

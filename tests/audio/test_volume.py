@@ -18,3 +18,11 @@ def test_volume_without_a_mixer_scales_samples_and_steps_stay_in_range():
     for _ in range(12):
         volume.step(up=False)
     assert volume.percent == 0 and not np.frombuffer(volume.scale(pcm), dtype="<i2").any()
+
+
+def test_a_card_that_is_not_plugged_in_is_known_absent_without_opening_it():
+    from polybot_device.audio.devices import card_absent
+
+    assert card_absent("hw:CARD=NoSuchMic,DEV=0") and card_absent("plughw:CARD=NoSuchMic")
+    assert card_absent("hw:7,0")  # this machine has no sound cards at all
+    assert not card_absent("default") and not card_absent("polybot_mic")  # not a card name: just try it
