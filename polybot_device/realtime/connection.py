@@ -160,7 +160,8 @@ class RealtimeLink:
                 self._status.update(link=Link.AUTH_ERROR, detail=outcome.cause)
                 delay = self._api.auth_retry_s
             else:
-                self._status.update(link=Link.OFFLINE, detail=outcome.cause)
+                if not outcome.immediate:  # a swap (rollover, expiry, mode change) is not an outage
+                    self._status.update(link=Link.OFFLINE, detail=outcome.cause)
                 delay = 0.0 if outcome.immediate else self._backoff.next_delay()
                 if outcome.retry_after_s is not None:
                     delay = max(delay, outcome.retry_after_s)

@@ -98,6 +98,7 @@ class ConversationProtocol:
         self._finished_items: set[str] = set()
         self._transcript_parts: list[str] = []
         self._speech_end_ms = 0
+        self._responses: set[str] = set()  # ids created whose response.done has not come
 
     def opening(self) -> list[Action]:
         """What to send as soon as the socket is open (the server's session.created may lag)."""
@@ -125,6 +126,7 @@ class ConversationProtocol:
         if not self.response_open:
             return []
         self.response_open = False
+        self._responses.clear()  # a late response.done for it must not settle another utterance
         return [Send(ev.response_cancel(self._ids.next())), ResponseFinished("stalled")]
 
     def handle(self, event: dict[str, Any]) -> list[Action]:
@@ -160,6 +162,7 @@ class ConversationProtocol:
         return [UtteranceEnded(end)]
 
     def _response_created(self, event: dict[str, Any]) -> list[Action]:
+        self._responses.add(_response_id(event))
         self.response_open = True
         self._transcript_parts.clear()
         return []
@@ -207,9 +210,14 @@ class ConversationProtocol:
         return [Transcript("heard", text.strip())] if isinstance(text, str) and text.strip() else []
 
     def _response_done(self, event: dict[str, Any]) -> list[Action]:
+        response_id = _response_id(event)
+        if response_id not in self._responses:
+            log.warning("response.done for a response that was not open (%s) ignored", response_id[:40])
+            return []
+        self._responses.discard(response_id)
         response = event.get("response") if isinstance(event.get("response"), dict) else {}
         status = str(response.get("status", "completed"))
-        self.response_open = False
+        self.response_open = bool(self._responses)  # an older one's done must not close a newer one
         return [ResponseFinished(status)]
 
     def _error(self, event: dict[str, Any]) -> list[Action]:
@@ -246,6 +254,11 @@ class ConversationProtocol:
         "response.done": _response_done,
         "error": _error,
     }
+
+
+def _response_id(event: dict[str, Any]) -> str:
+    response = event.get("response")
+    return str(response.get("id")) if isinstance(response, dict) else ""
 
 
 def _int(value: Any) -> int:

@@ -116,7 +116,8 @@ def test_speech_started_reports_its_position_and_response_done_its_status():
     protocol, _ = make_protocol()
     acts = protocol.handle({"type": "input_audio_buffer.speech_started", "audio_start_ms": 1500, "item_id": "i"})
     assert SpeechStarted(1500) in acts
-    acts = protocol.handle({"type": "response.done", "response": {"status": "cancelled"}})
+    protocol.handle({"type": "response.created", "response": {"id": "resp_1"}})
+    acts = protocol.handle({"type": "response.done", "response": {"id": "resp_1", "status": "cancelled"}})
     assert acts == [ResponseFinished("cancelled")]
 
 
@@ -160,3 +161,22 @@ def test_utterance_end_comes_from_speech_stopped_since_committed_has_no_position
     protocol.handle({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 2400, "item_id": "item_u"})
     actions = protocol.handle({"type": "input_audio_buffer.committed", "item_id": "item_u", "previous_item_id": None})
     assert actions == [UtteranceEnded(2400)]
+
+
+def test_response_done_settles_only_a_response_that_was_open():
+    protocol, _ = make_protocol()
+    # A stray done (out of order, or a malformed event) is not a translation.
+    assert protocol.handle({"type": "response.done", "response": "not an object"}) == []
+    assert protocol.handle({"type": "response.done", "response": {"id": "resp_never"}}) == []
+    # After a barge-in the old response's done comes late: it settles the old one, and a newer
+    # response stays open (its stall timer keeps running).
+    protocol.handle({"type": "response.created", "response": {"id": "resp_old"}})
+    protocol.interrupt(played_ms=0)
+    protocol.handle({"type": "response.created", "response": {"id": "resp_new"}})
+    assert protocol.handle({"type": "response.done", "response": {"id": "resp_old", "status": "cancelled"}}) == [
+        ResponseFinished("cancelled")]
+    assert protocol.response_open
+    # A stalled response is settled once, when it is abandoned; its late done settles nothing.
+    abandoned = protocol.abandon_response()
+    assert ResponseFinished("stalled") in abandoned and not protocol.response_open
+    assert protocol.handle({"type": "response.done", "response": {"id": "resp_new", "status": "completed"}}) == []
