@@ -1,0 +1,170 @@
+"""The gadget under fault: the daemon subprocess, the person talking into its mic, and the books
+a fault test keeps (utterances spoken vs translated, when the link came back).
+
+How an utterance is recognised across sessions: each one a test speaks has its own length, and
+the simulator's ``response.done`` reports the voiced length it answered (``usage`` audio tokens,
+one per 100 ms). An utterance counts as translated when a completed response carries its length
+to within one token; lengths in a test differ by 300 ms or more. So an utterance that was cut in
+two by a fault shows up as lost (plus two "spurious" fragments), and one answered twice as a
+duplicate: the count checks that the whole utterance reached the server in one piece.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from polybot_device.audio.filerig import MicFeeder
+from tests.e2e.conftest import silence, speech_like
+from tests.rig.daemon import DaemonProcess, SimulatorThread
+
+LISTENING = "STATUS=Ready: listening"
+HEARING = "STATUS=Hearing speech"
+SPEAKING = "STATUS=Speaking the translation"
+
+
+@dataclass
+class Tally:
+    fed: list[float]
+    """Seconds of speech of each utterance spoken."""
+    answered: list[int]
+    """Voiced length (100 ms tokens) of every completed response, in order."""
+    translated: int = 0
+    duplicates: int = 0
+    spurious: list[int] = field(default_factory=list)
+    rig_lost_periods: int = 0
+    """20 ms mic periods the test's feeder could not write (the daemon was not reading: a loaded
+    machine). Not the daemon's loss, but it shortens what the server hears."""
+
+    @property
+    def lost(self) -> int:
+        return len(self.fed) - self.translated
+
+    def __str__(self) -> str:
+        return (f"fed {len(self.fed)}, translated {self.translated}, lost {self.lost}, "
+                f"duplicates {self.duplicates}, spurious {self.spurious} (answered tokens {self.answered}, "
+                f"fed seconds {self.fed}, rig lost {self.rig_lost_periods} mic periods)")
+
+
+def tally(fed: list[float], answered: list[int]) -> Tally:
+    result = Tally(list(fed), list(answered))
+    unmatched = list(answered)
+    for seconds in fed:
+        tokens = seconds * 10
+        hits = [a for a in unmatched if abs(a - tokens) <= 1.5]
+        if hits:
+            result.translated += 1
+            result.duplicates += len(hits) - 1
+            for a in hits:
+                unmatched.remove(a)
+    result.spurious = unmatched
+    return result
+
+
+class Gadget:
+    def __init__(self, daemon: DaemonProcess, sim: SimulatorThread, feeder: MicFeeder) -> None:
+        self.daemon = daemon
+        self.sim = sim
+        self.feeder = feeder
+        self.fed: list[float] = []
+
+    # -- the person ------------------------------------------------------------------------------
+
+    def say(self, seconds: float, lead_s: float = 1.0, tail_s: float = 1.0) -> None:
+        """Queue one utterance: ``lead_s`` of silence, ``seconds`` of speech, ``tail_s`` of silence
+        (the VAD's end of turn). The feeder speaks it in real time. The lead is a person waiting
+        for their turn: after a translation the gadget plays its "ready" earcon (190 ms) and keeps
+        the mic shut for the echo tail (300 ms); speech before that is not sent, by design."""
+        self.fed.append(seconds)
+        self.feeder.feed(np.concatenate([silence(lead_s), speech_like(seconds), silence(tail_s)]))
+
+    def speech_started(self) -> int:
+        """speech_started events the simulator has sent so far, all sessions."""
+        return sum(e["type"] == "input_audio_buffer.speech_started"
+                   for s in self.sim.sim.sessions for e in list(s.events_sent))
+
+    def wait_speaking(self, before: int, timeout: float = 10) -> float:
+        """Wait until the server has heard speech start (beyond ``before`` starts); returns when."""
+        self.sim.wait_for(lambda: self.speech_started() > before, timeout)
+        return time.monotonic()
+
+    # -- what came back ----------------------------------------------------------------------------
+
+    def answered(self) -> list[int]:
+        tokens = []
+        for session in list(self.sim.sim.sessions):
+            for event in list(session.events_sent):
+                if event["type"] == "response.done" and event["response"]["status"] == "completed":
+                    tokens.append(event["response"]["usage"]["input_token_details"]["audio_tokens"])
+        return tokens
+
+    def tally(self) -> Tally:
+        result = tally(self.fed, self.answered())
+        result.rig_lost_periods = self.feeder.periods_lost
+        return result
+
+    def wait_translated(self, timeout: float) -> Tally:
+        """Wait until every utterance spoken so far has a completed response; then the daemon's
+        speaker must have finished playing it (STATUS back to listening)."""
+        try:
+            self.sim.wait_for(lambda: self.tally().lost == 0, timeout)
+        except TimeoutError:
+            raise AssertionError(f"not all utterances were translated within {timeout} s: {self.tally()}") from None
+        # The server is done; the daemon may still be playing the answer (or, over a slow link,
+        # not have heard it yet): wait until it has spoken since it last heard speech, and listens.
+        try:
+            self.daemon.notify.wait_for(lambda _: self.played_out(), 15)
+        except TimeoutError:
+            raise AssertionError(f"the daemon did not finish speaking: {self.statuses()[-6:]}") from None
+        return self.tally()
+
+    def played_out(self) -> bool:
+        """STATUS says listening, and it said speaking after it last said hearing."""
+        lines = [line for _, line in self.statuses()]
+        if not lines or lines[-1] != LISTENING:
+            return False
+        last_hearing = max((i for i, line in enumerate(lines) if line == HEARING), default=-1)
+        return SPEAKING in lines[last_hearing + 1:]
+
+    # -- the link ------------------------------------------------------------------------------
+
+    def live_sessions(self) -> int:
+        return sum(any(e["type"] == "session.updated" for e in list(s.events_sent)) for s in self.sim.sim.sessions)
+
+    def wait_live(self, more_than: int, timeout: float) -> float:
+        """Wait for a session beyond the first ``more_than`` to be configured; returns when."""
+        self.sim.wait_for(lambda: self.live_sessions() > more_than, timeout)
+        return time.monotonic()
+
+    # -- STATUS= ---------------------------------------------------------------------------------
+
+    def statuses(self) -> list[tuple[float, str]]:
+        return [(t, line) for t, message in list(self.daemon.notify.messages)
+                for line in message.splitlines() if line.startswith("STATUS=")]
+
+    def status(self) -> str:
+        lines = self.statuses()
+        return lines[-1][1] if lines else ""
+
+    def wait_status(self, prefix: str, timeout: float, since: float = 0.0) -> float:
+        """Wait for a STATUS= line starting with ``prefix`` sent after ``since``; returns its time."""
+        def found() -> float | None:
+            return next((t for t, line in self.statuses() if t >= since and line.startswith(prefix)), None)
+        try:
+            self.daemon.notify.wait_for(lambda _: found() is not None, timeout)
+        except TimeoutError:
+            raise AssertionError(f"no {prefix!r} within {timeout} s; statuses: "
+                                 f"{[line for _, line in self.statuses()[-8:]]}") from None
+        return found()  # type: ignore[return-value]
+
+    def wait_status_now(self, prefix: str, timeout: float) -> None:
+        """Wait until the latest STATUS= line starts with ``prefix``."""
+        try:
+            self.daemon.notify.wait_for(lambda _: self.status().startswith(prefix), timeout)
+        except TimeoutError:
+            raise AssertionError(f"STATUS is {self.status()!r}, not {prefix!r}, after {timeout} s") from None
+
+    def log(self) -> str:
+        return self.daemon.log()
