@@ -1,0 +1,138 @@
+"""Fleet tests drive the real daemon (tests/rig/daemon.py) against the simulator, with a runtime
+directory, a journal stand-in and a metrics file of their own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from polybot_device.fleet.journal import parse_native
+from tests.e2e.conftest import daemon_config, feeder, rig, sim, silence, speech_like  # noqa: F401 (fixtures)
+from tests.rig.daemon import REPO, DaemonProcess
+
+KEY = "sk-test-key-0123456789abcdef"
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "polybot_device", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
+
+
+def one_utterance() -> np.ndarray:
+    return np.concatenate([silence(0.3), speech_like(1.0), silence(1.0)])
+
+
+class JournalSocket:
+    """Stands in for /run/systemd/journal/socket: collects native-protocol datagrams as dicts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.entries: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                data = self.sock.recv(1 << 20)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.entries.append(parse_native(data))
+
+    def events(self, kind: str | None = None) -> list[dict[str, str]]:
+        with self._lock:
+            return [e for e in self.entries if "POLYBOT_EVENT" in e and (kind is None or e["POLYBOT_EVENT"] == kind)]
+
+    def text(self) -> str:
+        with self._lock:
+            return "\n".join(str(e) for e in self.entries)
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+class FleetDaemon(DaemonProcess):
+    """The daemon with its own runtime directory and, if asked, journald standing in for stderr."""
+
+    def __init__(self, tmp: Path, config: dict, env: dict[str, str], key: str | None = KEY,
+                 journal: JournalSocket | None = None) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.runtime_dir = tmp / "run"
+        self.runtime_dir.mkdir(exist_ok=True)
+        env = {**env, "POLYBOT_RUNTIME_DIR": str(self.runtime_dir)}
+        if journal is not None:
+            log = tmp / "daemon.log"
+            log.touch()  # DaemonProcess reopens it with "w": same inode, so JOURNAL_STREAM matches
+            st = os.stat(log)
+            env.update(JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}", POLYBOT_JOURNAL_SOCKET=str(journal.path))
+        super().__init__(tmp, config, env, key=key)
+
+    @property
+    def state_file(self) -> Path:
+        return self.runtime_dir / "state.json"
+
+    def health(self) -> subprocess.CompletedProcess:
+        return run_cli("health", env={"POLYBOT_RUNTIME_DIR": str(self.runtime_dir)})
+
+
+@pytest.fixture
+def short_tmp():
+    """Unix socket paths must stay under 108 bytes: pytest's tmp_path can be longer."""
+    path = Path(tempfile.mkdtemp(prefix="pbf"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def journal(short_tmp):
+    j = JournalSocket(short_tmp / "journal.sock")
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def start_fleet_daemon(tmp_path, rig, sim):  # noqa: F811
+    started: list[FleetDaemon] = []
+
+    def start(name: str = "d", key: str | None = KEY, journal: JournalSocket | None = None,
+              env: dict[str, str] | None = None, **overrides) -> FleetDaemon:
+        d = FleetDaemon(tmp_path / name, daemon_config(sim, rig, **overrides), {**rig.env(), **(env or {})},
+                        key=key, journal=journal)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.close()
