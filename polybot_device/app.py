@@ -260,7 +260,9 @@ class Translator:
 
     def _watch_playback_end(self) -> None:
         loop = asyncio.get_running_loop()
-        self._end_check = loop.call_later(0.05, self._check_playback_end)
+        # At the expected end, not every 50 ms: each timer wake-up costs CPU on a Pi Zero.
+        remaining_s = self.playback.remaining_s() if self.playback is not None else 0.0
+        self._end_check = loop.call_later(max(0.02, remaining_s), self._check_playback_end)
 
     def _check_playback_end(self) -> None:
         self._end_check = None

@@ -44,6 +44,8 @@ from polybot_device.trace import probe
 log = logging.getLogger(__name__)
 
 POLL_MS = 100
+IDLE_WAIT_S = 1.0
+"""Nothing to play: the thread still wakes this often to refresh its watchdog heartbeat."""
 _KEEP_ITEMS = 64
 
 
@@ -100,9 +102,11 @@ class SpeakerPlayback:
     # -- loop-thread API (never blocks) -------------------------------------------------------
 
     def play(self, pcm24k: bytes, item_id: str) -> None:
-        """Queue PCM16 mono 24 kHz audio of ``item_id`` behind what is already queued."""
+        """Queue PCM16 mono 24 kHz audio of ``item_id`` behind what is already queued. While the
+        speaker is known to be missing it is dropped at once (counted): queued, it would keep
+        is_playing() true and the echo gate would shut the mic for a speaker that makes no sound."""
         with self._lock:
-            if self._queued_bytes + len(pcm24k) > self._max_queue_bytes:
+            if self._ok is False or self._queued_bytes + len(pcm24k) > self._max_queue_bytes:
                 self.dropped_chunks += 1
                 return
             self._queue.append((item_id, pcm24k))
@@ -143,6 +147,10 @@ class SpeakerPlayback:
             if item_id == self._current:
                 frames -= min(frames, self._in_device_locked(time.monotonic()))
         return frames * 1000 // self._rate
+
+    def remaining_s(self) -> float:
+        """Seconds until everything queued now has left the speaker (0 when quiet)."""
+        return self._queued_bytes / (2 * API_RATE_HZ) + max(0.0, self._play_until - time.monotonic())
 
     def is_playing(self) -> bool:
         """Audio is queued or still on its way out of the speaker."""
@@ -312,7 +320,7 @@ class SpeakerPlayback:
             with self._lock:
                 if not self._queue:
                     self._quiet.set()
-            return POLL_MS / 1000
+            return IDLE_WAIT_S
         period_s = self._period_frames / self._rate
         if left > period_s:
             return left - period_s
@@ -334,12 +342,16 @@ class SpeakerPlayback:
         step = self._period_frames * fb
         rate = self._rate
         buffer_s = self._buffer_frames / rate
+        full_s = buffer_s - self._period_frames / rate
         while view and not self._stop.is_set():
-            self.last_alive = time.monotonic()
+            self.last_alive = now = time.monotonic()
             if audio:
-                ahead = self._play_until - time.monotonic()
-                if ahead > buffer_s:
-                    self._stop.wait(ahead - buffer_s)
+                # Fill the device, then let it drain to half a buffer before topping it up: one
+                # wake-up per half buffer instead of one per period, and never less than half a
+                # buffer queued (each wake-up costs more CPU than the write it does).
+                ahead = self._play_until - now
+                if ahead > full_s:
+                    self._stop.wait(ahead - buffer_s / 2)
             with self._lock:
                 if gen != self._gen or self._pcm is None:
                     return
