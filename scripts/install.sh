@@ -77,7 +77,8 @@ install_debian_packages() {
     # Debian's builds of the heavy parts, so pip compiles only pyalsaaudio.
     local wanted=(python3 python3-venv python3-pip python3-systemd python3-numpy python3-yaml
                   python3-gpiozero python3-lgpio
-                  gcc libc6-dev python3-dev libasound2-dev pkg-config)
+                  gcc libc6-dev python3-dev libasound2-dev pkg-config
+                  procps)  # /bin/kill, for the unit's ExecReload= (systemctl reload)
     local optional=" python3-gpiozero python3-lgpio " missing=() pkg
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f '${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed' ||
