@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from ..apikey import ApiKey, KeySource, KeyUnavailable
 from ..config import ApiConfig
 from ..state import Link, StatusModel
+from ..trace import probe
 from .backoff import Backoff
 from .events import BYTES_PER_MS, audio_append_json
 from .outbox import Outbox
@@ -376,6 +377,8 @@ class RealtimeLink:
                 for chunk in chunks:
                     await ws.send(append_json(chunk))
                     self._written_ms += len(chunk) / BYTES_PER_MS
+                    if probe is not None:
+                        probe.mark("sent", id(chunk))
             while self._after_audio:
                 await ws.send(json.dumps(self._after_audio.pop(0), separators=(",", ":")))
             dropped = self._outbox.take_dropped_ms()
