@@ -170,7 +170,7 @@ class Translator:
             self.last_played_chunk = action.pcm
             self.play(action.pcm, action.item_id)
             self.interaction.translation_audio(action.item_id, action.pcm)
-            if self.status.facts.activity is not Activity.SPEAKING:
+            if self.status.facts.activity is not Activity.SPEAKING and self.playback.is_playing():  # not if unplugged
                 self.status.update(activity=Activity.SPEAKING)
                 self._watch_playback_end()
         elif isinstance(action, SpeechStarted):
@@ -299,8 +299,13 @@ class Translator:
     # -- device status (called on the loop by the audio threads) ----------------------------------
 
     def _on_mic_status(self, present: bool, detail: str) -> None:
-        """The capture thread logs the details once; the state model shows them."""
+        """The capture thread logs the details once; the state model shows them. A mic that vanished
+        mid-sentence leaves the server's VAD waiting for the end of the turn until it is back: the
+        silence sent here ends the turn now, so what was said is translated now."""
         self.status.update(mic_present=present, detail="" if present else detail)
+        if not present:
+            self.outbox.append(bytes(ev.BYTES_PER_MS * (self.config.vad.silence_duration_ms + 500)))
+            self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
         """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
