@@ -7,22 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory, MockPWMPin
-
 from tests.e2e.conftest import daemon_config, silence, speech_like
 from tests.rig.inprocess import InProcessDaemon
 from tests.validation import validate
 
 BUTTON = 17
-
-
-@pytest.fixture
-def pins():
-    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    yield Device.pin_factory
-    Device.pin_factory.reset()
-    Device.pin_factory = None
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""gpiozero's own mock pins stand in for the header: the code under test runs unchanged."""
+"""Fixtures every test directory shares. gpiozero's own mock pins stand in for the header: the code
+under test runs unchanged."""
 
 import pytest
 from gpiozero import Device
