@@ -11,6 +11,7 @@ duplicate: the count checks that the whole utterance reached the server in one p
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -49,17 +50,20 @@ class Tally:
 
 
 def tally(fed: list[float], answered: list[int]) -> Tally:
+    """Each utterance takes one answer of its length; answers left over are duplicates (of a
+    length that was spoken) or spurious (fragments)."""
     result = Tally(list(fed), list(answered))
     unmatched = list(answered)
     for seconds in fed:
-        tokens = seconds * 10
-        hits = [a for a in unmatched if abs(a - tokens) <= 1.5]
-        if hits:
+        hit = next((a for a in unmatched if abs(a - seconds * 10) <= 1.5), None)
+        if hit is not None:
             result.translated += 1
-            result.duplicates += len(hits) - 1
-            for a in hits:
-                unmatched.remove(a)
-    result.spurious = unmatched
+            unmatched.remove(hit)
+    for a in unmatched:
+        if any(abs(a - seconds * 10) <= 1.5 for seconds in fed):
+            result.duplicates += 1
+        else:
+            result.spurious.append(a)
     return result
 
 
@@ -72,11 +76,12 @@ class Gadget:
 
     # -- the person ------------------------------------------------------------------------------
 
-    def say(self, seconds: float, lead_s: float = 1.0, tail_s: float = 1.0) -> None:
+    def say(self, seconds: float, lead_s: float = 1.0, tail_s: float = 0.8) -> None:
         """Queue one utterance: ``lead_s`` of silence, ``seconds`` of speech, ``tail_s`` of silence
-        (the VAD's end of turn). The feeder speaks it in real time. The lead is a person waiting
-        for their turn: after a translation the gadget plays its "ready" earcon (190 ms) and keeps
-        the mic shut for the echo tail (300 ms); speech before that is not sent, by design."""
+        (the VAD's end of turn is 500 ms). The feeder speaks it in real time. The lead is a person
+        waiting for their turn: after a translation the gadget plays its "ready" earcon (190 ms),
+        after a failed one its "trouble" earcon, and keeps the mic shut for the echo tail (300 ms)
+        after either; speech before that is not sent, by design."""
         self.fed.append(seconds)
         self.feeder.feed(np.concatenate([silence(lead_s), speech_like(seconds), silence(tail_s)]))
 
@@ -89,6 +94,17 @@ class Gadget:
         """Wait until the server has heard speech start (beyond ``before`` starts); returns when."""
         self.sim.wait_for(lambda: self.speech_started() > before, timeout)
         return time.monotonic()
+
+    def live(self) -> None:
+        """READY=1, then a configured session."""
+        self.daemon.wait_ready()
+        self.wait_live(0, timeout=15)
+
+    def healthy(self, seconds: float = 0.8) -> None:
+        """Live, and one utterance translated: the session is healthy before the fault."""
+        self.live()
+        self.say(seconds, lead_s=0.3)  # the gadget has played nothing yet
+        self.wait_translated(30)
 
     # -- what came back ----------------------------------------------------------------------------
 
@@ -168,3 +184,10 @@ class Gadget:
 
     def log(self) -> str:
         return self.daemon.log()
+
+    def assert_status_follows_state(self) -> None:
+        """Every state change the daemon logged went out as STATUS=, in the same order, and
+        nothing else did (after the one that came with READY=1; before STOPPING's)."""
+        logged = re.findall(r"polybot_device\.service: state: (.*)$", self.log(), re.M)
+        sent = [line[len("STATUS="):] for _, line in self.statuses()][1:]
+        assert [s for s in sent if s != "Stopping"] == logged

@@ -21,12 +21,6 @@ pytestmark = pytest.mark.faults
 MIC_MISSING = "STATUS=Microphone missing"
 
 
-def healthy(g, seconds: float = 1.0) -> None:
-    g.daemon.wait_ready()
-    g.wait_live(0, timeout=15)
-    g.say(seconds)
-    g.wait_translated(30)
-
 
 def wait_log(g, text: str, seen: int, timeout: float) -> None:
     """The daemon's log is a file: look until it holds ``text`` more than ``seen`` times."""
@@ -42,9 +36,9 @@ def test_mic_unplugged_mid_speech_is_mic_missing_and_translation_resumes_when_it
     flag = tmp_path / "mic-unplugged"
     g = start_gadget(env=shim_env(unplug_shim, flag, stream="capture", base={}))
     g.feeder_fifo = rig.fifo
-    healthy(g)
+    g.healthy()
     started = g.speech_started()
-    g.say(3.0)  # pulled out a moment after the person starts: the rest of it is never captured
+    g.say(2.0)  # pulled out a moment after the person starts: the rest of it is never captured
     g.wait_speaking(started)
     unplugged_at = time.monotonic()
     flag.touch()
@@ -68,6 +62,7 @@ def test_mic_unplugged_mid_speech_is_mic_missing_and_translation_resumes_when_it
     assert code == 0
     log = g.log()
     assert log.count("polybot_device.audio.capture: microphone 'polybot_mic' stopped working") == 1  # not per retry
+    g.assert_status_follows_state()
     assert "Traceback" not in log
 
 
@@ -99,10 +94,10 @@ def test_speaker_unplugged_mid_translation_recovers_and_plays_the_next_one(
         start_gadget, unplug_shim, sim, rig, tmp_path, report):
     flag = tmp_path / "speaker-unplugged"
     g = start_gadget(env=shim_env(unplug_shim, flag, stream="playback", base={}))
-    healthy(g)
+    g.healthy()
     sim.options.pace = 1.0  # the answer streams in real time: there is a "mid-translation"
     spoken = len([1 for _, line in g.statuses() if line == "STATUS=Speaking the translation"])
-    g.say(2.5)
+    g.say(2.0)
     g.daemon.notify.wait_for(lambda lines: lines.count("STATUS=Speaking the translation") > spoken, 20)
     unplugged_at = time.monotonic()
     flag.touch()
@@ -112,7 +107,7 @@ def test_speaker_unplugged_mid_translation_recovers_and_plays_the_next_one(
     idle_s = g.wait_status("STATUS=Ready: listening", timeout=10, since=unplugged_at) - unplugged_at
     g.sim.wait_for(lambda: g.tally().lost == 0, timeout=30)
     assert [line for t, line in g.statuses() if t > unplugged_at] == ["STATUS=Ready: listening"]
-    g.say(1.2)  # spoken while the speaker is still missing
+    g.say(1.1)  # spoken while the speaker is still missing
     g.sim.wait_for(lambda: g.tally().lost == 0, timeout=30)
     opened = g.log().count("speaker 'polybot_speaker' open")
     replugged_at = time.monotonic()
@@ -121,7 +116,7 @@ def test_speaker_unplugged_mid_translation_recovers_and_plays_the_next_one(
     back_s = time.monotonic() - replugged_at
     before = rig.speaker_raw.stat().st_size
     g.fed.pop(1)  # the translation that was playing when the speaker went: cut, by nature
-    g.say(1.5)
+    g.say(1.4)
     tally = g.wait_translated(30)
     code, _ = g.daemon.terminate()  # closing the PCM flushes what the rig's file plugin held back
     assert code == 0
@@ -169,7 +164,7 @@ def test_mic_overruns_during_speech_are_counted_and_lose_no_utterance(start_gadg
     metrics = tmp_path / "polybot.prom"
     g = start_gadget(env=shim_env(unplug_shim, tmp_path / "never", stream="capture", xrun_flag=xrun, base={}),
                      metrics={"textfile": str(metrics), "interval_s": 1.0})
-    healthy(g)
+    g.healthy()
     started = g.speech_started()
     g.say(2.0)
     g.wait_speaking(started)

@@ -25,7 +25,7 @@ class _Echo(socketserver.BaseRequestHandler):
 def echo_proxy() -> Iterator[FaultProxy]:
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     proxy = FaultProxy("127.0.0.1", server.server_address[1])
     yield proxy
     proxy.close()
@@ -54,6 +54,8 @@ def test_pass_and_delay_forward_in_order(echo_proxy):
 
 def test_refuse_closes_the_port_and_keeps_open_connections(echo_proxy):
     with connect(echo_proxy) as s:
+        s.sendall(b"a")
+        assert s.recv(10) == b"a"  # accepted and forwarding (one still in the backlog would be lost)
         echo_proxy.set_mode("refuse")
         with pytest.raises(ConnectionRefusedError):
             connect(echo_proxy)

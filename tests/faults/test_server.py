@@ -16,11 +16,6 @@ pytestmark = pytest.mark.faults
 GOOD_KEY = "sk-rotated-key-1111111111111111"
 
 
-def healthy(g, seconds: float = 1.0) -> None:
-    g.daemon.wait_ready()
-    g.wait_live(0, timeout=15)
-    g.say(seconds)
-    g.wait_translated(30)
 
 
 @pytest.mark.parametrize("how", ["handshake", "event"])
@@ -57,10 +52,10 @@ def test_refused_key_is_an_auth_error_with_slow_retries_and_a_rotated_key_file_i
 
 def test_rate_limited_handshake_waits_as_long_as_retry_after_says(start_gadget, sim, report):
     sim.options.handshake_status = 429
-    sim.options.retry_after_s = 3
+    sim.options.retry_after_s = 2
     g = start_gadget()
     g.daemon.wait_ready()
-    sim.wait_for(lambda: len(sim.sim.handshakes) >= 3, timeout=15)
+    sim.wait_for(lambda: len(sim.sim.handshakes) >= 2, timeout=15)
     g.wait_status("STATUS=Offline: reconnecting (rate limited (HTTP 429))", timeout=5)
     lifted_at = time.monotonic()
     sim.options.handshake_status = None
@@ -69,15 +64,15 @@ def test_rate_limited_handshake_waits_as_long_as_retry_after_says(start_gadget, 
     gaps = [b - a for a, b in zip(attempts, attempts[1:])]
     g.say(1.0)
     tally = g.wait_translated(30)
-    report(fault="HTTP 429 with Retry-After: 3", recovery_s=round(recovered_s, 2), fed=len(tally.fed),
+    report(fault="HTTP 429 with Retry-After: 2", recovery_s=round(recovered_s, 2), fed=len(tally.fed),
            translated=tally.translated, retry_gaps=[round(x, 2) for x in gaps])
-    # Each wait is the server's 3 s (or a longer backoff, which is at most 2 s this early).
-    assert all(2.9 <= gap <= 3.8 for gap in gaps), gaps
+    # Each wait is the server's 2 s (the backoff alone would be at most 0.5 s, then 1 s here).
+    assert all(1.9 <= gap <= 2.8 for gap in gaps), gaps
 
 
 def test_session_expiry_mid_utterance_starts_a_new_session_at_once_and_loses_nothing(start_gadget, sim, report):
     g = start_gadget()
-    healthy(g)
+    g.healthy()
     live, started = g.live_sessions(), g.speech_started()
     g.say(2.0)
     g.wait_speaking(started)
@@ -96,15 +91,14 @@ def test_session_rolls_over_before_its_limit_while_quiet_and_never_mid_utterance
     g = start_gadget(api={"session_rollover_s": 10})  # the minimum; 55 min in the shipped config
     g.daemon.wait_ready()
     g.wait_live(0, timeout=15)
-    g.say(4.0, lead_s=8.0)  # speaking from ~8 s to ~12 s: across the rollover age
-    g.wait_translated(40)
+    g.say(3.0, lead_s=8.5)  # speaking from ~8.5 s to ~11.5 s: across the rollover age
+    tally = g.wait_translated(40)
     g.wait_live(1, timeout=15)  # then, quiet, the rollover
-    g.say(1.0)
-    tally = g.wait_translated(30)
     first = sim.sim.sessions[0]
     report(fault="session rollover at 10 s of age while the person was speaking", fed=len(tally.fed),
            translated=tally.translated, duplicates=tally.duplicates)
     assert tally.lost == 0 and tally.duplicates == 0, tally
+    assert [len(s.client_events) > 0 for s in sim.sim.sessions] == [True, True]
     assert first.responses_completed == 1  # the long utterance was answered in the old session, whole
     assert first.close_code == 1000
     assert not [line for _, line in g.statuses() if line.startswith("STATUS=Offline")]  # a swap, not an outage
@@ -113,7 +107,7 @@ def test_session_rolls_over_before_its_limit_while_quiet_and_never_mid_utterance
 
 def test_informative_server_errors_keep_the_session_and_are_logged_with_context(start_gadget, sim):
     g = start_gadget()
-    healthy(g)
+    g.live()
     for code in ("rate_limit_exceeded", "server_error", "invalid_value", "a_code_nobody_has_seen_yet"):
         sim.call(sim.sim.send_error(code, f"injected {code}"))
     g.say(1.3)
@@ -126,7 +120,7 @@ def test_informative_server_errors_keep_the_session_and_are_logged_with_context(
 
 def test_exhausted_quota_is_the_auth_error_state_with_slow_retries(start_gadget, sim, report):
     g = start_gadget()
-    healthy(g)
+    g.healthy()
     live = g.live_sessions()
     ended_at = time.monotonic()
     sim.call(sim.sim.send_error("insufficient_quota", "You exceeded your current quota.", close=True))
@@ -159,7 +153,7 @@ MALFORMED = [
 
 def test_malformed_and_out_of_order_events_are_logged_and_survived_without_a_reconnect(start_gadget, sim, report):
     g = start_gadget()
-    healthy(g)
+    g.live()
     for frame in MALFORMED:
         sim.call(sim.sim.send_raw(frame))
     g.say(1.3)
@@ -173,12 +167,14 @@ def test_malformed_and_out_of_order_events_are_logged_and_survived_without_a_rec
     assert "server frame is not JSON, ignored" in log
     assert "audio delta with bad base64 ignored (item item_x" in log
     assert "audio delta for finished item item_y ignored (out of order)" in log
+    assert "response.done for a response that was not open" in log
     assert "Traceback" not in log
+    g.assert_status_follows_state()
 
 
 def test_oversized_frame_drops_the_connection_and_the_utterance_in_flight_is_translated_after(start_gadget, sim, report):
     g = start_gadget()
-    healthy(g)
+    g.healthy()
     live, started = g.live_sessions(), g.speech_started()
     g.say(2.0)
     g.wait_speaking(started)
@@ -195,7 +191,7 @@ def test_oversized_frame_drops_the_connection_and_the_utterance_in_flight_is_tra
 
 def test_a_response_that_never_ends_is_cancelled_and_the_gadget_listens_again(start_gadget, sim, report):
     g = start_gadget(api={"response_stall_s": 3})
-    healthy(g)
+    g.live()
     created_at = time.monotonic()
     sim.call(sim.sim.send_raw(json.dumps({"type": "response.created",
                                           "response": {"id": "resp_stuck", "status": "in_progress"}})))

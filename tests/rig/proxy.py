@@ -6,7 +6,8 @@ Modes (``proxy.set_mode(...)``, callable from any thread; they apply to open con
 - ``pass``: bytes flow both ways.
 - ``delay``: each chunk is forwarded ``delay_s`` later, in order, both ways (a slow link).
 - ``refuse``: the listening socket is closed, so a connect fails with ECONNREFUSED; open
-  connections are left alone. Leaving the mode listens again on the same port.
+  connections are left alone (one still in the listen backlog, not yet accepted, is lost).
+  Leaving the mode listens again on the same port.
 - ``blackhole``: TCP stays open but nothing flows: the proxy stops reading both sockets, so the
   kernel buffers fill and the sender's writes block, as when Wi-Fi dies with no RST (half-open).
   New connections are accepted (the TCP handshake completes) and get nothing either.
