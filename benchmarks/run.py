@@ -1,7 +1,7 @@
 """Performance of the daemon against the obvious implementation (benchmarks/baseline.py).
 
-    /tmp/venv/bin/python benchmarks/run.py            # ~12 min: 3 repeats, medians reported
-    /tmp/venv/bin/python benchmarks/run.py --quick    # ~2 min: 1 repeat, short windows
+    .venv/bin/python benchmarks/run.py            # ~14 min: 3 repeats, medians reported
+    .venv/bin/python benchmarks/run.py --quick    # ~2.5 min: 1 repeat, short windows
 
 Prints a table and writes benchmarks/results/<UTC time>.json (every repeat's raw figures too).
 Both subjects run as subprocesses on the same rig (harness.py): real libasound with a FIFO-paced
