@@ -7,7 +7,7 @@ server's free text); metrics and journal queries need a closed set instead, so t
 
 from __future__ import annotations
 
-from ..realtime.connection import Outcome
+from ..realtime.failures import Outcome
 
 CAUSES = (
     "auth",             # the API refused the key (HTTP 401/403, invalid_api_key)

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..realtime.connection import Outcome
+from ..realtime.failures import Outcome
 from ..state import Facts, State, StatusModel
 from . import journal
 from .atomic import remove_leftovers, write_atomically

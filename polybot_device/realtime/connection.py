@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -30,6 +28,7 @@ from ..state import Link, StatusModel
 from ..trace import probe
 from .backoff import Backoff
 from .events import BYTES_PER_MS, audio_append_json
+from .failures import Outcome, close_words, describe, rejected
 from .outbox import Outbox
 from .protocol import Action, Send, SessionLive, SessionOver
 
@@ -62,15 +61,6 @@ class SessionKind:
     append_json: Callable[[bytes], str] = audio_append_json
     frame_bytes: int = 0
     """0: send mic chunks as captured; else exactly this many bytes per append (200 ms frames)."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    cause: str  # words for the log and, later, a metrics label
-    went_live: bool = False
-    auth: bool = False
-    retry_after_s: float | None = None
-    immediate: bool = False  # the server ended a healthy session (e.g. expiry): reconnect now
 
 
 class RealtimeLink:
@@ -192,9 +182,9 @@ class RealtimeLink:
                 user_agent_header="polybot-device",
             )
         except InvalidStatus as exc:
-            return _rejected(exc)
+            return rejected(exc)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            return Outcome(_describe(exc))
+            return Outcome(describe(exc))
         try:
             return await self._serve(ws, kind)
         finally:
@@ -254,7 +244,7 @@ class RealtimeLink:
                 return Outcome(f"no pong within {self._api.ping_timeout_s:g} s (half-open connection)",
                                went_live=went_live)
             if not verdict:
-                return Outcome(f"connection closed ({_close_words(exc)})", went_live=went_live)
+                return Outcome(f"connection closed ({close_words(exc)})", went_live=went_live)
         finally:
             for task in helpers:
                 task.cancel()
@@ -412,42 +402,3 @@ async def _send_quietly(ws: ClientConnection, text: str, kind: Any) -> None:
         await ws.send(text)
     except ConnectionClosed:
         log.debug("connection closed before %s was sent", kind)
-
-
-def _rejected(exc: InvalidStatus) -> Outcome:
-    status = exc.response.status_code
-    if status in (401, 403):
-        return Outcome(f"API key refused (HTTP {status})", auth=True)
-    retry_after = None
-    header = exc.response.headers.get("Retry-After")
-    if header:
-        try:
-            retry_after = max(0.0, float(header))
-        except ValueError:
-            retry_after = None
-    if status == 429:
-        return Outcome("rate limited (HTTP 429)", retry_after_s=retry_after if retry_after is not None else 5.0)
-    return Outcome(f"server refused the connection (HTTP {status})", retry_after_s=retry_after)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failure ({exc.reason or exc})"
-    if isinstance(exc, TimeoutError):
-        return "connection attempt timed out"
-    if isinstance(exc, socket.gaierror):
-        return f"DNS lookup failed ({exc.strerror})"
-    if isinstance(exc, OSError) and exc.errno:  # asyncio's strerror reads "Connect call failed (...)"
-        return f"network error: {os.strerror(exc.errno)}"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"network error: {exc.strerror}"
-    return f"{type(exc).__name__}: {exc}"[:200]
-
-
-def _close_words(exc: ConnectionClosed) -> str:
-    frame = exc.rcvd or exc.sent
-    if frame is None:
-        return "no close frame: the connection broke"
-    return f"code {frame.code}{': ' + frame.reason if frame.reason else ''}"
