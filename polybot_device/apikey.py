@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ConfigError
-from .keycommand import KeyCommandFailed, call_in_daemon_thread, run_key_command
+from .background import call_in_daemon_thread
+from .keycommand import KeyCommandFailed, run_key_command
 
 CREDENTIAL_NAME = "openai_api_key"
 
@@ -76,7 +77,7 @@ class KeySource:
     async def read_async(self) -> ApiKey:
         """read() for the event loop: a key command runs in a thread, the loop keeps going."""
         if self._command:
-            return await call_in_daemon_thread(self.read)
+            return await call_in_daemon_thread(self.read, "key-command")
         return self.read()
 
     def read(self) -> ApiKey:

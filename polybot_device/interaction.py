@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import cues
+from .background import call_in_daemon_thread
 from .state import Activity, Facts, State
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class Interaction:
             self._spawn(self._speak(words, language))
 
     async def _speak(self, words: str, language: str, fallback: bytes | None = None) -> None:
-        pcm = await asyncio.to_thread(self._voice.render, words, language)
+        pcm = await call_in_daemon_thread(lambda: self._voice.render(words, language), "espeak")
         self.play_cue(pcm or fallback)
 
     def _on_state(self, state: State, facts: Facts) -> None:

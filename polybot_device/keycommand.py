@@ -11,20 +11,16 @@ Guarantees: the key is never logged (the caller hands it to the log redactor bef
 stderr is reported only as its last line, shortened and with key-shaped text masked; a command
 that fails, hangs past ``timeout_s`` (it is killed) or prints no key raises
 :class:`KeyUnavailable`, which the link treats like a refused key: the auth-error state and a slow
-retry, never a crash. Runs in a worker thread (the link calls it with ``asyncio.to_thread``).
+retry, never a crash. Runs in a daemon thread (KeySource.read_async, via :mod:`.background`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
-import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
-T = TypeVar("T")
 
 STDERR_WORDS = 160
 _KEYISH = re.compile(r"(sk-|ek_)[A-Za-z0-9_\-]+|(?i:bearer)\s+\S+")
@@ -75,30 +71,3 @@ def _stderr_tail(stderr: bytes) -> str:
     return ": " + _KEYISH.sub("[redacted]", lines[-1])[:STDERR_WORDS]
 
 
-async def call_in_daemon_thread(fn: Callable[[], T]) -> T:
-    """``await fn()`` run in a daemon thread of its own. Not ``asyncio.to_thread``: the default
-    executor is joined when the loop shuts down, so a slow key backend would hold up SIGTERM;
-    a daemon thread is simply abandoned at exit (and systemd kills the child with the unit)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def work() -> None:
-        try:
-            result, error = fn(), None
-        except BaseException as exc:  # handed to the awaiting coroutine, raised there
-            result, error = None, exc
-        try:
-            loop.call_soon_threadsafe(settle, result, error)
-        except RuntimeError:  # the loop is gone: we are shutting down
-            pass
-
-    threading.Thread(target=work, name="key-command", daemon=True).start()
-    return await future

@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..background import call_in_daemon_thread
 from ..realtime.failures import Outcome
 from ..state import Facts, State, StatusModel
 from . import journal
@@ -202,7 +203,7 @@ class FleetReporter:
             return
         text = render(self.snapshot())
         try:
-            await asyncio.to_thread(write_atomically, path, text)
+            await call_in_daemon_thread(lambda: write_atomically(path, text), "metrics-writer")
         except OSError as exc:
             self._complain("metrics", f"cannot write metrics.textfile {path}: {exc.strerror or exc}")
         else:
