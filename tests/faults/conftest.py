@@ -5,7 +5,7 @@ Timing settings the suite runs with (``FAULT_API``): the shipped backoff (0.5 s 
 10 s cap), so measured recovery times are what a gadget sees; ping every 2 s with a 2 s timeout,
 so a half-open link is noticed within 4 s (shipped: 5 s + 5 s = 10 s) and the tests stay short.
 
-Set ``POLYBOT_FAULTS_REPORT=path`` to append one JSON line per measured fault (docs/reliability.md
+Set ``POLYBOT_FAULTS_REPORT=path`` to append one JSON line per measured fault (README.md, Reliability
 is written from such a run).
 """
 
