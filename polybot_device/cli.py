@@ -95,14 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 
+def _config_problem(exc: ConfigError) -> int:
+    """Every configuration problem: one line naming the file and key, and exit 78."""
+    print(f"polybot-device: {exc}", file=sys.stderr)
+    return EX_CONFIG
+
+
 def check_config(path: Path) -> int:
     from .dropins import annotated_yaml, load_layered
 
     try:
         layered = load_layered(path)
     except ConfigError as exc:
-        print(f"polybot-device: {exc}", file=sys.stderr)
-        return EX_CONFIG
+        return _config_problem(exc)
     config = layered.config
     print(f"# {path}: valid ({' + '.join(layer.name for layer in layered.layers)}).")
     print("# Effective configuration, key-shaped values masked; after each value the file that set it.")
@@ -118,8 +123,7 @@ def run_daemon(path: Path) -> int:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        print(f"polybot-device: {exc}", file=sys.stderr)
-        return EX_CONFIG
+        return _config_problem(exc)
     from .service import setup_logging
 
     redactor = SecretRedactor()
