@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -165,6 +166,7 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
             stopping = True
             notifier.stopping()
             main_task.cancel()
+            loop.call_later(STOP_DEADLINE_S, _stop_overdue)
 
     def reload() -> None:
         if path is None:
@@ -200,6 +202,17 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     return EX_OK
+
+
+STOP_DEADLINE_S = 1.8
+"""SIGTERM must end the process within 2 s. Shutdown is cancellation and normally takes
+milliseconds; if some cleanup ever hangs, this is the safety net."""
+
+
+def _stop_overdue() -> None:
+    log.error("shutdown did not finish within %.1f s of the signal: exiting now", STOP_DEADLINE_S)
+    logging.shutdown()
+    os._exit(EX_CRASH)
 
 
 def simulate(host: str, port: int, response_delay_s: float) -> int:

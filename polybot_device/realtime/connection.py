@@ -248,11 +248,10 @@ class RealtimeLink:
         finally:
             for task in helpers:
                 task.cancel()
-            for task in helpers:
-                try:
-                    await task
-                except (asyncio.CancelledError, ConnectionClosed):
-                    pass
+            # gather, not a loop of try/await/except CancelledError: a SIGTERM arriving while we
+            # wait here must reach the run loop, not be swallowed as a helper's own cancellation
+            # (it was: the daemon kept reconnecting after SIGTERM when it landed mid-teardown).
+            await asyncio.gather(*helpers, return_exceptions=True)
             await ws.close()
         over = verdict[-1]
         return Outcome(over.reason, went_live=went_live, auth=over.auth,
