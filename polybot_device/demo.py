@@ -36,7 +36,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     redactor = SecretRedactor()
     setup_logging("info", redactor)
-    for noisy in ("websockets", "polybot_device.simulator"):
+    for noisy in ("websockets", "polybot_device.simulator", "polybot_device.simulator.server.websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     source = args.input or sample_wav()
     workdir = Path(tempfile.mkdtemp(prefix="polybot-demo-"))
