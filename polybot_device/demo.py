@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .apikey import KeySource, SecretRedactor
 from .audio.filerig import FileRig, MicFeeder, read_speaker
+from .simulator import RealtimeSimulator
 from .config import AudioConfig, AudioInputConfig, AudioOutputConfig, Config, ApiConfig
 from .state import StatusModel
 
@@ -54,7 +55,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
 async def _demo(rig: FileRig, source: Path, output: Path) -> dict:
     from .app import Translator
-    from .simulator import RealtimeSimulator
 
     started = time.monotonic()
     async with RealtimeSimulator() as simulator:
