@@ -86,28 +86,37 @@ SESSION_ENDING_CODES = frozenset({"session_expired"})
 RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded"})
 
 
-class ConversationProtocol:
-    """One session's protocol state. A reconnect makes a new one: nothing carries over."""
+class SessionUpdates:
+    """What both kinds of session do alike with their configuration: send it on open, and send a
+    new one on a live change (languages, VAD) without reconnecting."""
 
     def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
         self._session_update = session_update_event
         self._ids = ids
         self.live = False
-        self.response_open = False
-        self.playing_item_id: str | None = None
-        self._finished_items: set[str] = set()
-        self._transcript_parts: list[str] = []
-        self._speech_end_ms = 0
-        self._responses: set[str] = set()  # ids created whose response.done has not come
 
     def opening(self) -> list[Action]:
         """What to send as soon as the socket is open (the server's session.created may lag)."""
         return [Send(self._session_update)]
 
     def reconfigure(self, session_update_event: dict[str, Any]) -> list[Action]:
-        """Live change (languages, VAD): one session.update on the same connection."""
+        """Live change: one session.update on the same connection (kept for the next one if the
+        session is not live yet)."""
         self._session_update = session_update_event
         return [Send(session_update_event)] if self.live else []
+
+
+class ConversationProtocol(SessionUpdates):
+    """One session's protocol state. A reconnect makes a new one: nothing carries over."""
+
+    def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
+        super().__init__(session_update_event, ids)
+        self.response_open = False
+        self.playing_item_id: str | None = None
+        self._finished_items: set[str] = set()
+        self._transcript_parts: list[str] = []
+        self._speech_end_ms = 0
+        self._responses: set[str] = set()  # ids created whose response.done has not come
 
     def interrupt(self, played_ms: int) -> list[Action]:
         """Stop-and-truncate after playback was stopped: tell the server what was really heard."""

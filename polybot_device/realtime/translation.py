@@ -19,8 +19,8 @@ import numpy as np
 
 from ..config import Config
 from . import events as ev
-from .protocol import (AUTH_CODES, SESSION_ENDING_CODES, Action, Play, Send, SessionLive, SessionOver,
-                       Transcript)
+from .protocol import (AUTH_CODES, SESSION_ENDING_CODES, Action, Play, SessionLive, SessionOver,
+                       SessionUpdates, Transcript)
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +49,18 @@ def translation_session_update(config: Config, target: str, event_id: str) -> di
     return {"type": "session.update", "event_id": event_id, "session": {"audio": audio}}
 
 
-class TranslationProtocol:
+class TranslationProtocol(SessionUpdates):
     """One translation session's state. Transcript deltas are append-only fragments: they are
     concatenated as they come and logged a sentence at a time."""
 
     ITEM_ID = "interpretation"
 
     def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
-        self._session_update = session_update_event
-        self._ids = ids
-        self.live = False
+        super().__init__(session_update_event, ids)
         self.response_open = False  # there are no responses here; kept for a uniform interface
         self.playing_item_id: str | None = None
         self._heard: list[str] = []
         self._said: list[str] = []
-
-    def opening(self) -> list[Action]:
-        return [Send(self._session_update)]
-
-    def reconfigure(self, session_update_event: dict[str, Any]) -> list[Action]:
-        """A new target language on the live session: no reconnect, no audio lost."""
-        self._session_update = session_update_event
-        return [Send(session_update_event)] if self.live else []
 
     def interrupt(self, played_ms: int) -> list[Action]:
         return []  # nothing to truncate: the stream simply goes on

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +17,7 @@ import pytest
 
 from polybot_device.fleet.journal import parse_native
 from tests.e2e.conftest import daemon_config, feeder, rig, sim, silence, speech_like  # noqa: F401 (fixtures)
-from tests.rig.daemon import REPO, DaemonProcess
+from tests.rig.daemon import REPO, DaemonProcess, DatagramSink
 
 KEY = "sk-test-key-0123456789abcdef"
 
@@ -44,43 +42,21 @@ def one_utterance() -> np.ndarray:
     return np.concatenate([silence(0.3), speech_like(1.0), silence(1.0)])
 
 
-class JournalSocket:
+class JournalSocket(DatagramSink):
     """Stands in for /run/systemd/journal/socket: collects native-protocol datagrams as dicts."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        self.sock.bind(str(path))
-        self.sock.settimeout(0.2)
-        self.entries: list[dict[str, str]] = []
-        self._lock = threading.Lock()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(path, parse_native)
 
-    def _run(self) -> None:
-        while not self._stop:
-            try:
-                data = self.sock.recv(1 << 20)
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.entries.append(parse_native(data))
+    @property
+    def entries(self) -> list[dict[str, str]]:
+        return self.snapshot()
 
     def events(self, kind: str | None = None) -> list[dict[str, str]]:
-        with self._lock:
-            return [e for e in self.entries if "POLYBOT_EVENT" in e and (kind is None or e["POLYBOT_EVENT"] == kind)]
+        return [e for e in self.snapshot() if "POLYBOT_EVENT" in e and (kind is None or e["POLYBOT_EVENT"] == kind)]
 
     def text(self) -> str:
-        with self._lock:
-            return "\n".join(str(e) for e in self.entries)
-
-    def close(self) -> None:
-        self._stop = True
-        self.sock.close()
+        return "\n".join(str(e) for e in self.snapshot())
 
 
 class FleetDaemon(DaemonProcess):

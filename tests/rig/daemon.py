@@ -56,15 +56,19 @@ class SimulatorThread:
             self._thread.join(5)
 
 
-class NotifySocket:
-    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET; collects every message."""
+class DatagramSink:
+    """A unix datagram socket the daemon writes to (NOTIFY_SOCKET, journald's socket), read by a
+    thread; each datagram is parsed by ``parse`` and kept in order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, parse: Callable[[bytes], Any], recv_bytes: int = 1 << 20) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
         self.sock.bind(str(path))
         self.sock.settimeout(0.2)
-        self.messages: list[tuple[float, str]] = []
+        self._parse = parse
+        self._recv_bytes = recv_bytes
+        self.items: list[Any] = []
         self._cond = threading.Condition()
         self._stop = False
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -73,31 +77,45 @@ class NotifySocket:
     def _run(self) -> None:
         while not self._stop:
             try:
-                data = self.sock.recv(4096)
+                data = self.sock.recv(self._recv_bytes)
             except (TimeoutError, socket.timeout):
                 continue
             except OSError:
                 return
             with self._cond:
-                self.messages.append((time.monotonic(), data.decode()))
+                self.items.append(self._parse(data))
                 self._cond.notify_all()
 
-    def lines(self) -> list[str]:
+    def snapshot(self) -> list[Any]:
         with self._cond:
-            return [line for _, m in self.messages for line in m.splitlines()]
-
-    def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate([line for _, m in self.messages for line in m.splitlines()]):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"notify: condition not met; got {self.messages[-10:]}")
-                self._cond.wait(left)
+            return list(self.items)
 
     def close(self) -> None:
         self._stop = True
         self.sock.close()
+
+
+class NotifySocket(DatagramSink):
+    """Stands in for systemd's NOTIFY_SOCKET; collects every sd_notify message."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, lambda data: (time.monotonic(), data.decode()))
+
+    @property
+    def messages(self) -> list[tuple[float, str]]:
+        return self.snapshot()
+
+    def lines(self) -> list[str]:
+        return [line for _, m in self.snapshot() for line in m.splitlines()]
+
+    def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate([line for _, m in self.items for line in m.splitlines()]):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"notify: condition not met; got {self.items[-10:]}")
+                self._cond.wait(left)
 
 
 class DaemonProcess:

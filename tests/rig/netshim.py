@@ -4,11 +4,11 @@ fixed send buffer, as on a Wi-Fi uplink, so a dead link pushes back on its write
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.rig.unplug import compile_shim
 
 SHIM_SOURCE = Path(__file__).with_name("sndbuf_shim.c")
 UPLINK_SNDBUF_BYTES = 32768
@@ -16,13 +16,7 @@ UPLINK_SNDBUF_BYTES = 32768
 
 
 def build_sndbuf_shim(directory: Path) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is needed to build the send-buffer shim")
-    out = Path(directory) / "sndbuf_shim.so"
-    subprocess.run([gcc, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(out), str(SHIM_SOURCE), "-ldl"],
-                   check=True, capture_output=True, text=True)
-    return out
+    return compile_shim(SHIM_SOURCE, directory)
 
 
 @pytest.fixture(scope="session")

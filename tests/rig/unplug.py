@@ -18,15 +18,21 @@ import pytest
 SHIM_SOURCE = Path(__file__).with_name("unplug_shim.c")
 
 
-def build_shim(directory: Path) -> Path:
-    """Compile the shim into ``directory``; returns the .so path."""
+def compile_shim(source: Path, directory: Path) -> Path:
+    """Compile an LD_PRELOAD shim (C source beside this file) into ``directory``; the .so path.
+    Skips the test when there is no compiler."""
     gcc = shutil.which("gcc")
     if gcc is None:
-        pytest.skip("gcc is needed to build the unplug shim")
-    out = Path(directory) / "unplug_shim.so"
-    subprocess.run([gcc, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(out), str(SHIM_SOURCE), "-ldl"],
+        pytest.skip(f"gcc is needed to build {source.name}")
+    out = Path(directory) / source.with_suffix(".so").name
+    subprocess.run([gcc, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(out), str(source), "-ldl"],
                    check=True, capture_output=True, text=True)
     return out
+
+
+def build_shim(directory: Path) -> Path:
+    """The unplug shim compiled into ``directory``."""
+    return compile_shim(SHIM_SOURCE, directory)
 
 
 @pytest.fixture(scope="session")
