@@ -20,17 +20,26 @@ from .apikey import KeySource
 from .audio.capture import MicCapture
 from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
+from .audio.wire import BYTES_PER_MS
 from .config import Config
 from .interaction import Interaction
 from .modes import Selection
 from .realtime import events as ev
 from .realtime.connection import RealtimeLink, SessionKind
+from .realtime.events import translation_append_json
 from .realtime.instructions import conversation_instructions, one_way_instructions
 from .realtime.outbox import Outbox
-from .realtime.protocol import (Action, ConversationProtocol, Play, ResponseFinished, SetActivity,
-                                SpeechStarted, Transcript, UtteranceEnded)
-from .realtime.translation import (FRAME_BYTES, TranslationProtocol, translation_append_json,
-                                   translation_session_update)
+from .realtime.protocol import (
+    Action,
+    ConversationProtocol,
+    Play,
+    ResponseFinished,
+    SetActivity,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnded,
+)
+from .realtime.translation import FRAME_BYTES, TranslationProtocol, translation_session_update
 from .state import Activity, StatusModel
 
 log = logging.getLogger(__name__)
@@ -304,7 +313,7 @@ class Translator:
         silence sent here ends the turn now, so what was said is translated now."""
         self.status.update(mic_present=present, detail="" if present else detail)
         if not present:
-            self.outbox.append(bytes(ev.BYTES_PER_MS * (self.config.vad.silence_duration_ms + 500)))
+            self.outbox.append(bytes(BYTES_PER_MS * (self.config.vad.silence_duration_ms + 500)))
             self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:

@@ -15,9 +15,11 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from .apikey import KeySource, SecretRedactor
+from .apikey import KeySource
 from .config import EX_CONFIG, Config, ConfigError, load_config
+from .redact import SecretRedactor
 
 log = logging.getLogger("polybot_device")
 
@@ -26,7 +28,7 @@ EX_CRASH = 1
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would exit 2
+    def error(self, message: str) -> NoReturn:  # argparse would exit 2
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         sys.exit(EX_CONFIG)
@@ -57,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     error.add_argument("--config", required=True, type=Path)
 
     demo = sub.add_parser("demo", help="simulator + daemon, audio from a WAV file to a WAV file; no sound card needed")
-    demo.add_argument("--input", type=Path, default=None, help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
+    demo.add_argument("--input", type=Path, default=None,
+                      help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
     demo.add_argument("--output", type=Path, default=Path("demo-output/translated.wav"))
     demo.add_argument("--mic-rate", type=int, default=48000)
     demo.add_argument("--mic-channels", type=int, default=2)

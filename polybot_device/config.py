@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-
 EX_CONFIG = 78
 
 
@@ -165,7 +164,6 @@ class LoggingConfig:
 
 
 # -- controls (button, LEDs) --------------------------------------------------------------------
-# Section owned by the controls work (issue 4): gesture and LED dataclasses go here.
 
 GestureAction = Literal["next-language", "replay", "next-mode", "stop", "none"]
 
@@ -501,7 +499,7 @@ def field_docs(cls: type) -> dict[str, str]:
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
-    for node, nxt in zip(body, body[1:]):
+    for node, nxt in zip(body, body[1:], strict=False):
         if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
             docs[node.target.id] = " ".join(str(nxt.value.value).split())  # type: ignore[attr-defined]
     return docs

@@ -16,10 +16,11 @@ import wave
 from importlib import resources
 from pathlib import Path
 
-from .apikey import KeySource, SecretRedactor
+from .apikey import KeySource
 from .audio.filerig import FileRig, MicFeeder, read_speaker
+from .config import ApiConfig, AudioConfig, AudioInputConfig, AudioOutputConfig, Config
+from .redact import SecretRedactor
 from .simulator import RealtimeSimulator
-from .config import AudioConfig, AudioInputConfig, AudioOutputConfig, Config, ApiConfig
 from .state import StatusModel
 
 log = logging.getLogger(__name__)

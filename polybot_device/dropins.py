@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from .config import Config, ConfigError, parse_config
+from .redact import mask_values
 
 DROPIN_DIR = "conf.d"
 DEFAULT = "default"
@@ -169,24 +170,7 @@ def _blame(message: str, layers: list[Layer], sources: dict[str, str]) -> str:
 
 # -- check-config output --------------------------------------------------------------------------
 
-_SECRET_TEXT = re.compile(
-    r"(?i)(sk-[A-Za-z0-9_\-]{6,}|ek_[A-Za-z0-9_\-]{6,}|(?:bearer|basic)\s+\S+|"
-    r"(?:token|secret|password|passwd|api[_-]?key)\s*[=:]\s*\S+)"
-)
-MASK = "[redacted]"
 COMMENT_COLUMN = 44
-
-
-def mask_secrets(value: Any) -> Any:
-    """Key-shaped text (sk-..., ek_..., 'Bearer ...', token=...) inside any value, masked: a key
-    command's arguments may carry a device token."""
-    if isinstance(value, str):
-        return _SECRET_TEXT.sub(MASK, value)
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
-    return value
 
 
 def annotated_yaml(layered: LayeredConfig) -> str:
@@ -206,7 +190,7 @@ def _emit(obj: Any, prefix: str, indent: int, layered: LayeredConfig, lines: lis
             lines.append(f"{pad}{f.name}:")
             _emit(value, path + ".", indent + 1, layered, lines)
             continue
-        plain = mask_secrets(_plain(value))
+        plain = mask_values(_plain(value))  # a key command's arguments may carry a device token
         source = layered.source_of(path)
         comment = "# default" if source == DEFAULT else f"# from {source}"
         if isinstance(plain, str) and "\n" in plain:  # keep it on one line, before the comment

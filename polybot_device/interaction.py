@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import cues
+from .audio.wire import BYTES_PER_S
 from .background import call_in_daemon_thread
 from .state import Activity, Facts, State
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPLAY_MAX_BYTES = 60 * 24000 * 2
+REPLAY_MAX_BYTES = 60 * BYTES_PER_S
 """At most the last 60 s of translation are kept for replay (interpreter mode never ends)."""
 REPLAY_ITEM = "replay"
 CUE_ITEM = "cue"
@@ -35,7 +36,7 @@ plays): only an outage lasting this long is announced."""
 
 
 class Interaction:
-    def __init__(self, translator: "Translator") -> None:
+    def __init__(self, translator: Translator) -> None:
         self._t = translator
         level = translator.config.cues.level
         self.earcons = cues.Earcons.make(level)
@@ -179,10 +180,10 @@ class Interaction:
             if self._t.config.cues.trouble:
                 self.play_cue(self.earcons.trouble)
             return
-        log.info("replay: %.1f s of the last translation", len(audio) / 48000)
+        log.info("replay: %.1f s of the last translation", len(audio) / BYTES_PER_S)
         self._t.play(audio, REPLAY_ITEM)
         if self._loop is not None:
-            self._replay_until = self._loop.time() + len(audio) / 48000 + 0.5
+            self._replay_until = self._loop.time() + len(audio) / BYTES_PER_S + 0.5
 
     def forget_translation(self) -> None:
         self._replay.clear()

@@ -27,7 +27,7 @@ class Selection:
     """one-way and interpreter: the language everything is translated into."""
 
     @classmethod
-    def from_config(cls, config: Config) -> "Selection":
+    def from_config(cls, config: Config) -> Selection:
         langs = config.languages
         return cls(config.mode, langs, langs[1] if len(langs) > 1 else langs[0], langs[0])
 

@@ -94,7 +94,7 @@ pcm.{SPEAKER_PCM} {{
         os.environ.update(self.env())
         return old
 
-    def feeder(self, period_ms: int = 20) -> "MicFeeder":
+    def feeder(self, period_ms: int = 20) -> MicFeeder:
         return MicFeeder(self.fifo, self.mic_rate, self.mic_channels, period_ms)
 
     def read_speaker(self) -> np.ndarray:
@@ -168,7 +168,7 @@ class MicFeeder:
         except OSError:
             pass
 
-    def __enter__(self) -> "MicFeeder":
+    def __enter__(self) -> MicFeeder:
         return self
 
     def __exit__(self, *exc: object) -> None:

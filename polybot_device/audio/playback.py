@@ -1,6 +1,6 @@
 """The speaker: one daemon thread owns the playback PCM; the loop only queues, stops and asks.
 
-Threading: ``play``, ``stop_now``, ``played_ms``, ``is_playing`` and ``quiet_for_s`` are called on
+Threading: ``play``, ``stop_now``, ``remaining_s``, ``is_playing`` and ``quiet_for_s`` are called on
 the loop thread and never block: they take one lock that the playback thread holds only around
 non-blocking ALSA calls (the PCM is opened PCM_NONBLOCK and the thread waits with ``poll``), so
 ``stop_now`` can ``drop()`` the device buffer at any moment. A blocking PCM would leave the thread
@@ -14,9 +14,9 @@ audio instantly, the model makes playback real-time too, so the echo gate and ``
 there as they will on the gadget.
 
 Queue bound: ``max_queue_s`` seconds of 24 kHz audio (300 s by default, 14 MB). A chunk that
-would exceed it is dropped (the reply's tail is cut, the start already queued keeps playing) and
-counted in ``dropped_chunks``. While the speaker is missing, queued audio is discarded (counted
-too) rather than played minutes late when it comes back.
+would exceed it is dropped (the reply's tail is cut, the start already queued keeps playing).
+While the speaker is missing, queued audio is discarded rather than played minutes late when it
+comes back.
 
 When the queue runs dry and the device has about one period left, the resampler's tail and one
 buffer of silence are written: a real DAC then never replays stale ring-buffer contents on the
@@ -36,10 +36,12 @@ from collections.abc import Callable
 
 import alsaaudio
 
-from polybot_device.audio.devices import available_names, card_absent
-from polybot_device.audio.resample import API_RATE_HZ, SpeakerConverter
-from polybot_device.config import AudioOutputConfig
-from polybot_device.trace import probe
+from ..config import AudioOutputConfig
+from ..trace import probe
+from .devices import available_names, card_absent
+from .resample import SpeakerConverter
+from .status import DeviceStatus, OnStatus
+from .wire import BYTES_PER_S
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +56,21 @@ class SpeakerPlayback:
         self,
         config: AudioOutputConfig,
         loop: asyncio.AbstractEventLoop,
-        on_status: Callable[[bool, str], None],
+        on_status: OnStatus,
         *,
         retry_s: float = 1.0,
         max_queue_s: float = 300.0,
     ) -> None:
         self.config = config
-        self._loop = loop
-        self._on_status = on_status
+        self._status = DeviceStatus(loop, on_status, log)
         self._retry_s = retry_s
-        self._max_queue_bytes = int(max_queue_s * API_RATE_HZ) * 2
+        self._max_queue_bytes = int(max_queue_s * BYTES_PER_S)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._quiet = threading.Event()
         self._quiet.set()
         self._thread: threading.Thread | None = None
-        self._ok: bool | None = None
         self._queue: deque[tuple[str, bytes]] = deque()
         self._queued_bytes = 0
         self._gen = 0
@@ -92,9 +92,6 @@ class SpeakerPlayback:
         """Frames of audio (at the opened rate) handed to ALSA since start, silence padding excluded."""
         self.underruns = 0
         """Device ran dry while audio was waiting in the queue (a glitch the listener heard)."""
-        self.dropped_chunks = 0
-        self.last_handed_monotonic = 0.0
-        """time.monotonic() when audio was last handed to ALSA (for latency measurements)."""
         self.on_handed: Callable[[str, int, float], None] | None = probe.handed if probe is not None else None
         """Latency hook, called in the playback thread: (item_id, frames, monotonic time handed to ALSA)."""
         self.last_alive = time.monotonic()
@@ -106,8 +103,7 @@ class SpeakerPlayback:
         speaker is known to be missing it is dropped at once (counted): queued, it would keep
         is_playing() true and the echo gate would shut the mic for a speaker that makes no sound."""
         with self._lock:
-            if self._ok is False or self._queued_bytes + len(pcm24k) > self._max_queue_bytes:
-                self.dropped_chunks += 1
+            if self._status.ok is False or self._queued_bytes + len(pcm24k) > self._max_queue_bytes:
                 return
             self._queue.append((item_id, pcm24k))
             self._queued_bytes += len(pcm24k)
@@ -150,7 +146,7 @@ class SpeakerPlayback:
 
     def remaining_s(self) -> float:
         """Seconds until everything queued now has left the speaker (0 when quiet)."""
-        return self._queued_bytes / (2 * API_RATE_HZ) + max(0.0, self._play_until - time.monotonic())
+        return self._queued_bytes / BYTES_PER_S + max(0.0, self._play_until - time.monotonic())
 
     def is_playing(self) -> bool:
         """Audio is queued or still on its way out of the speaker."""
@@ -166,15 +162,6 @@ class SpeakerPlayback:
         """Block (a thread, not the loop) until everything queued has been played out, or
         stopped; False on timeout. For the demo and tests."""
         return self._quiet.wait(timeout)
-
-    @property
-    def busy(self) -> bool:
-        return self.is_playing()
-
-    @property
-    def idle_since(self) -> float | None:
-        """time.monotonic() when the speaker went quiet, or None while playing."""
-        return None if self.is_playing() else self._play_until
 
     def start(self) -> None:
         if self._thread is not None:
@@ -206,16 +193,6 @@ class SpeakerPlayback:
                 device = self._buffer_frames - avail
         return max(int(model), device)
 
-    def _report(self, ok: bool, reason: str) -> None:
-        if self._ok is ok:
-            return
-        self._ok = ok
-        (log.info if ok else log.warning)("%s", reason)
-        try:
-            self._loop.call_soon_threadsafe(self._on_status, ok, reason)
-        except RuntimeError:
-            pass
-
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
@@ -229,7 +206,7 @@ class SpeakerPlayback:
                 except alsaaudio.ALSAAudioError as exc:
                     self._close(drain=False)
                     names = ", ".join(available_names("playback")) or "none"
-                    self._report(False, f"speaker {self.config.device!r} stopped working: {exc}; "
+                    self._status.report(False, f"speaker {self.config.device!r} stopped working: {exc}; "
                                         f"playback devices available: {names}")
         finally:
             self._close(drain=True)
@@ -248,7 +225,8 @@ class SpeakerPlayback:
             info = pcm.info()
         except alsaaudio.ALSAAudioError as exc:
             names = ", ".join(available_names("playback")) or "none"
-            self._report(False, f"speaker {c.device!r} cannot be opened: {exc}; playback devices available: {names}")
+            self._status.report(False, f"speaker {c.device!r} cannot be opened: {exc}; "
+                                       f"playback devices available: {names}")
             return False
         rate, channels = int(info["rate"]), int(info["channels"])
         note = "" if (rate, channels) == (c.rate, c.channels) else f" (asked for {c.rate} Hz x{c.channels})"
@@ -265,7 +243,7 @@ class SpeakerPlayback:
             self._poller = select.poll()
             for fd, mask in pcm.polldescriptors():
                 self._poller.register(fd, mask)
-        self._report(True, f"speaker {c.device!r} open: {rate} Hz x{channels}{note}")
+        self._status.report(True, f"speaker {c.device!r} open: {rate} Hz x{channels}{note}")
         return True
 
     def _close(self, drain: bool) -> None:
@@ -283,7 +261,6 @@ class SpeakerPlayback:
 
     def _discard_queue(self) -> None:
         with self._lock:
-            self.dropped_chunks += len(self._queue)
             self._queue.clear()
             self._queued_bytes = 0
             self._quiet.set()
@@ -368,7 +345,6 @@ class SpeakerPlayback:
                             if len(self._written) > _KEEP_ITEMS:
                                 self._written.popitem(last=False)
                         self.played_total_frames += n
-                        self.last_handed_monotonic = now
                         self._tail_pending = True
                         self._padded = False
                         self._starved = False
@@ -380,4 +356,4 @@ class SpeakerPlayback:
                 if self._poller.poll(POLL_MS):
                     self._stop.wait(self._period_frames / rate / 4)
             elif audio and self.on_handed is not None:
-                self.on_handed(item_id, n, self.last_handed_monotonic)
+                self.on_handed(item_id, n, now)

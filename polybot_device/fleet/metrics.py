@@ -88,7 +88,7 @@ def render(s: Snapshot) -> str:
     family("polybot_response_latency_seconds", "histogram",
            "End of speech to the first translated audio handed to the speaker.")
     cumulative = 0
-    for bound, count in zip(s.latency.buckets, s.latency.counts):
+    for bound, count in zip(s.latency.buckets, s.latency.counts, strict=True):
         cumulative += count
         sample("polybot_response_latency_seconds_bucket", cumulative, le=_number(bound))
     sample("polybot_response_latency_seconds_bucket", s.latency.count, le="+Inf")

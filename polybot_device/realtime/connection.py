@@ -23,14 +23,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from ..apikey import ApiKey, KeySource, KeyUnavailable
+from ..audio.wire import BYTES_PER_MS
 from ..config import ApiConfig
 from ..state import Link, StatusModel
 from ..trace import probe
+from .actions import Action, Send, SessionLive, SessionOver
 from .backoff import Backoff
-from .events import BYTES_PER_MS, audio_append_json
+from .events import AppendJson, audio_append_json
 from .failures import Outcome, close_words, describe, rejected
 from .outbox import Outbox
-from .protocol import Action, Send, SessionLive, SessionOver
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class SessionKind:
     path: str  # appended to api.url: "" or "/translations"
     model: str
     make_protocol: Callable[[], Any]
-    append_json: Callable[[bytes], str] = audio_append_json
+    append_json: AppendJson = audio_append_json
     frame_bytes: int = 0
     """0: send mic chunks as captured; else exactly this many bytes per append (200 ms frames)."""
 
@@ -94,7 +95,6 @@ class RealtimeLink:
         self.protocol: Any = None  # ConversationProtocol or TranslationProtocol, while connected
         self._pending_sends: set[asyncio.Task[None]] = set()
         self._offline_since: float | None = None
-        self.reconnects = 0
         self._half_open = False
         self._written_ms = 0.0
         """Audio of this session handed to the socket, in ms (what a pong confirms)."""
@@ -102,8 +102,6 @@ class RealtimeLink:
         """Told how every attempt or session ended (metrics and journal count the causes)."""
         self.live_since: float | None = None
         """time.monotonic() when the current session went live; None while there is none."""
-        self.sessions = 0
-        self.sessions_live = 0
 
     # -- called by the rest of the daemon (event loop thread) -----------------------------------
 
@@ -159,7 +157,6 @@ class RealtimeLink:
             if not outcome.went_live and outcome.cause != logged_cause:
                 log.warning("cannot connect: %s; retrying in %.1f s", outcome.cause, delay)
                 logged_cause = outcome.cause
-            self.reconnects += 1
             await asyncio.sleep(delay)
 
     async def _attempt(self) -> Outcome:
@@ -198,7 +195,6 @@ class RealtimeLink:
     async def _serve(self, ws: ClientConnection, kind: SessionKind) -> Outcome:
         self._ws = ws
         protocol = self.protocol = kind.make_protocol()
-        self.sessions += 1
         verdict: list[SessionOver] = []
         helpers: list[asyncio.Task[None]] = []
         went_live = False
@@ -258,7 +254,6 @@ class RealtimeLink:
                        retry_after_s=over.retry_after_s, immediate=went_live and not over.auth)
 
     def _went_live(self) -> None:
-        self.sessions_live += 1
         self.live_since = time.monotonic()
         self._status.update(link=Link.UP, detail="")
         if self._offline_since is not None:

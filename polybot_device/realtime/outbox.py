@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .events import BYTES_PER_MS
+from ..audio.wire import BYTES_PER_MS
 
 
 class Outbox:

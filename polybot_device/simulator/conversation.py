@@ -13,6 +13,7 @@ import base64
 import binascii
 from typing import Any
 
+from ..audio.wire import BYTES_PER_MS
 from . import session_config, voice
 from .response import ResponseStream
 from .session import BaseSession, ClientError, new_id
@@ -133,7 +134,7 @@ class ConversationSession(BaseSession):
             })
 
     async def on_commit(self, event: dict[str, Any]) -> None:
-        buffered_ms = self.buffer_bytes * 1000 // (2 * voice.RATE_HZ)
+        buffered_ms = self.buffer_bytes // BYTES_PER_MS
         if buffered_ms < MIN_COMMIT_MS:
             raise ClientError(
                 "input_audio_buffer_commit_empty",
@@ -198,7 +199,7 @@ class ConversationSession(BaseSession):
                 or audio_end_ms < 0:
             raise ClientError("invalid_value", "content_index and audio_end_ms must be "
                               "non-negative integers.", "audio_end_ms")
-        item = self.items.get(item_id)
+        item = self.items.get(item_id) if isinstance(item_id, str) else None
         if item is None or item["role"] != "assistant":
             raise ClientError("invalid_value", f"Invalid 'item_id': no assistant message with "
                               f"id '{item_id}' in the conversation.", "item_id")

@@ -12,13 +12,14 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any
 
+from ..audio.wire import WIRE_RATE_HZ
 from . import voice
 from .session import new_id
 
 if TYPE_CHECKING:
     from .conversation import ConversationSession
 
-PCM_FORMAT = {"type": "audio/pcm", "rate": 24000}
+PCM_FORMAT = {"type": "audio/pcm", "rate": WIRE_RATE_HZ}
 
 
 class ResponseStream:
@@ -90,7 +91,7 @@ class ResponseStream:
                "content_index": 0}
         await s.send({"type": "response.created",
                       "response": self._response("in_progress", [], None, None)})
-        item = {"id": self.item_id, "object": "realtime.item", "type": "message",
+        item: dict[str, Any] = {"id": self.item_id, "object": "realtime.item", "type": "message",
                 "role": "assistant", "status": "in_progress", "content": []}
         await s.send({"type": "response.output_item.added", "response_id": self.id,
                       "output_index": 0, "item": item})
@@ -114,7 +115,7 @@ class ResponseStream:
             await s.send_audio_delta({"type": "response.output_audio.delta", **ids,
                                       "delta": base64.b64encode(chunk).decode("ascii")})
             samples += len(chunk) // 2
-            s.items[self.item_id]["audio_ms"] = -(-samples * 1000 // voice.RATE_HZ)
+            s.items[self.item_id]["audio_ms"] = -(-samples * 1000 // WIRE_RATE_HZ)
             if i < len(words):
                 await s.send({"type": "response.output_audio_transcript.delta", **ids,
                               "delta": words[i]})
@@ -154,7 +155,7 @@ class ResponseStream:
         # Roughly the service's rates: 10 input audio tokens/s, 20 output audio tokens/s.
         audio_in = max(1, self.voiced_ms // 100)
         text_in = 20
-        audio_out = samples * 20 // voice.RATE_HZ
+        audio_out = samples * 20 // WIRE_RATE_HZ
         text_out = 5
         return {
             "total_tokens": audio_in + text_in + audio_out + text_out,

@@ -281,6 +281,7 @@ class RealtimeSimulator:
     async def _handle(self, ws: ServerConnection) -> None:
         assert isinstance(ws, SimConnection) and ws.sim_info is not None
         kind, model, key, bad_key = ws.sim_info
+        assert ws.request is not None  # _process_request has seen it: a session always has one
         record = SessionRecord(path=ws.request.path, model=model, kind=kind, key=key)
         cls = TranslationSession if kind == "translation" else ConversationSession
         session = cls(self, ws, record)

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from ..audio.wire import BYTES_PER_MS, WIRE_RATE_HZ
 from . import session_config, voice
 from .conversation import decode_audio
 from .session import BaseSession
 from .vad import level_dbfs, threshold_to_dbfs
 
 FRAME_MS = 200
-FRAME_BYTES = voice.RATE_HZ * FRAME_MS // 1000 * 2
+FRAME_BYTES = BYTES_PER_MS * FRAME_MS
 END_OF_SPEECH_FRAMES = 2
 
 
@@ -103,7 +104,7 @@ class TranslationSession(BaseSession):
         await self.send_audio_delta({
             "type": "session.output_audio.delta",
             "delta": base64.b64encode(audio).decode("ascii"),
-            "sample_rate": voice.RATE_HZ, "channels": 1, "format": "pcm16",
+            "sample_rate": WIRE_RATE_HZ, "channels": 1, "format": "pcm16",
             "elapsed_ms": elapsed_ms,
         })
         await self.send({"type": "session.output_transcript.delta", "delta": out_text,

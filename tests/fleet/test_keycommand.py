@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from polybot_device.apikey import KeySource, KeyUnavailable, SecretRedactor
+from polybot_device.apikey import KeySource, KeyUnavailable
+from polybot_device.redact import SecretRedactor
 from polybot_device.config import ConfigError
 from polybot_device.keycommand import KeyCommandFailed, run_key_command
 from tests.fleet.conftest import run_cli, wait_until

@@ -8,8 +8,9 @@ import pytest
 from polybot_device.config import parse_config
 from polybot_device.realtime import events as ev
 from polybot_device.realtime.instructions import conversation_instructions, one_way_instructions
-from polybot_device.realtime.protocol import (ConversationProtocol, Play, ResponseFinished, Send,
-                                              SessionLive, SessionOver, SpeechStarted, Transcript)
+from polybot_device.realtime.actions import (Play, ResponseFinished, Send, SessionLive, SessionOver, SpeechStarted,
+                                             Transcript)
+from polybot_device.realtime.protocol import ConversationProtocol
 from tests.validation import validate
 
 
@@ -154,7 +155,7 @@ def test_instructions_name_languages_and_forbid_answering():
 
 
 def test_utterance_end_comes_from_speech_stopped_since_committed_has_no_position():
-    from polybot_device.realtime.protocol import UtteranceEnded
+    from polybot_device.realtime.actions import UtteranceEnded
 
     protocol, _ = make_protocol()
     protocol.handle({"type": "input_audio_buffer.speech_started", "audio_start_ms": 700, "item_id": "item_u"})
