@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:
 from polybot_device.audio.filerig import FileRig, MicFeeder  # noqa: E402
 from polybot_device.simulator import SimulatorOptions  # noqa: E402
 from polybot_device.simulator.conversation import ConversationSession  # noqa: E402
-from polybot_device.simulator.server import SimConnection  # noqa: E402
+from polybot_device.simulator.connection import SimConnection  # noqa: E402
 from tests.rig.daemon import NotifySocket, SimulatorThread  # noqa: E402
 
 MIC_RATE, MIC_CHANNELS = 48000, 2

@@ -106,7 +106,7 @@ def _config_problem(exc: ConfigError) -> int:
 
 
 def check_config(path: Path) -> int:
-    from .dropins import annotated_yaml, load_layered
+    from .config import annotated_yaml, load_layered
 
     try:
         layered = load_layered(path)
@@ -219,10 +219,10 @@ def _stop_overdue() -> None:
 
 
 def simulate(host: str, port: int, response_delay_s: float) -> int:
-    from .config import _is_loopback
+    from .config import is_loopback
     from .simulator import SimulatorOptions, run_simulator
 
-    if not _is_loopback(host):
+    if not is_loopback(host):
         print(f"polybot-device: simulate --host: expected a loopback address, got {host!r}", file=sys.stderr)
         return EX_CONFIG
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

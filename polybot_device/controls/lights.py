@@ -34,7 +34,7 @@ from typing import Any
 
 from gpiozero import LED, PWMLED, RGBLED
 
-from ..config import ControlsConfig, parse_colour
+from ..config import ControlsConfig, Mode, parse_colour
 from ..state import Facts, State
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
 # Confirmation flashes, played once over the current pattern (then it resumes).
 LANGUAGE_FLASH = ((1, 0.15), (0, 0.1)) * 3
 """RGB: three quick flashes in the language's colour, then the colour stays on."""
-MODE_FLASHES = {"one-way": 1, "conversation": 2}
+MODE_FLASHES = {Mode.ONE_WAY: 1, Mode.CONVERSATION: 2}
 """Mode confirmation: white flashes on the RGB LED (or the status LED): 1 one-way, 2 conversation, 3 other."""
 
 # Built-in language colours (configurable: controls.language_led.colours). Others get a stable hue.
@@ -109,7 +109,6 @@ class StatusLight:
     def __init__(self, config: ControlsConfig, languages: Sequence[str] = ()) -> None:
         self._languages = tuple(languages)
         self._colours = dict(config.language_led.colours)
-        self._language: str | None = None
         self.pattern: str | None = None
         """Name of the pattern being shown (a State's value or 'config-error')."""
         self._led: LED | PWMLED | None = None
@@ -153,7 +152,6 @@ class StatusLight:
 
     def show_language(self, code: str) -> None:
         """The RGB LED shows ``code``'s colour, steadily (no-op without an RGB LED)."""
-        self._language = code
         if self._colour is not None:
             self._colour.loop(((language_colour(code, self._colours), STEADY),))
 
@@ -168,7 +166,7 @@ class StatusLight:
             place = self._languages.index(code) + 1 if code in self._languages else 1
             self._status.once(_flashes(place, 0.15, 0.15))
 
-    def confirm_mode(self, mode: str) -> None:
+    def confirm_mode(self, mode: Mode) -> None:
         """A new mode was chosen: white flashes (1 one-way, 2 conversation, 3 any other), on the RGB LED
         if fitted, else on the status LED; then back to what was shown."""
         steps = _flashes(MODE_FLASHES.get(mode, 3), 0.3, 0.2)

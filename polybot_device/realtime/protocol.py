@@ -73,6 +73,9 @@ class ConversationProtocol(SessionUpdates):
             self.response_open = False  # its response.done (cancelled) may still come: harmless
         return actions
 
+    def closing(self) -> list[Action]:
+        return []  # nothing to say: the close frame is enough
+
     def abandon_response(self) -> list[Action]:
         """The open response stalled (no event for too long): cancel it and stop waiting, so a
         response that never ends cannot leave the gadget stuck."""

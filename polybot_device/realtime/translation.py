@@ -4,8 +4,7 @@ A different endpoint (``{api.url}/translations``) and a smaller protocol than co
 target language per session, audio in as ``session.input_audio_buffer.append`` in 200 ms frames
 that keep flowing (silence included: a gap is not a pause to the model), translated audio out as
 ``session.output_audio.delta`` while the person keeps talking. No VAD, no responses, no truncate.
-The interface matches :class:`.protocol.ConversationProtocol` so the connection and the app
-treat both alike.
+Both machines are a :class:`.session.SessionProtocol`, so the link and the app treat them alike.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from ..audio.wire import BYTES_PER_MS, WIRE_RATE_HZ
 from ..config import Config
 from . import decoding
 from . import events as ev
-from .actions import Action, Play, SessionLive, SessionOver, Transcript
+from .actions import Action, Play, Send, SessionLive, SessionOver, Transcript
 from .protocol import SessionUpdates
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,9 @@ class TranslationProtocol(SessionUpdates):
     def abandon_response(self) -> list[Action]:
         return []
 
-    def close_event(self) -> dict[str, Any]:
-        return {"type": "session.close", "event_id": self._ids.next()}
+    def closing(self) -> list[Action]:
+        """session.close: the server flushes what it holds before the socket goes."""
+        return [Send({"type": "session.close", "event_id": self._ids.next()})]
 
     def handle(self, event: dict[str, Any]) -> list[Action]:
         kind = event.get("type")

@@ -15,8 +15,9 @@ from typing import Any
 
 from ..audio.wire import BYTES_PER_MS
 from . import session_config, voice
+from .ids import new_id
 from .response import ResponseStream
-from .session import BaseSession, ClientError, new_id
+from .session import BaseSession, ClientError
 from .vad import EnergyVad, SpeechStarted
 
 MIN_COMMIT_MS = 100
@@ -81,7 +82,7 @@ class ConversationSession(BaseSession):
 
     async def on_append(self, event: dict[str, Any]) -> None:
         pcm = decode_audio(event.get("audio"), "audio")
-        if self.sim.options.record_audio:
+        if self.host.options.record_audio:
             self.record.input_audio += pcm
         self.buffer_bytes += len(pcm)
         for boundary in self.vad.feed(pcm):
@@ -124,7 +125,7 @@ class ConversationSession(BaseSession):
                          "item": item})
         await self.send({"type": "conversation.item.done", "previous_item_id": previous,
                          "item": item})
-        self.sim._changed()
+        self.host.changed()
         if (self.config["audio"]["input"] or {}).get("transcription"):
             text = voice.input_transcript(self.record.utterances, voiced_ms)
             await self.send({

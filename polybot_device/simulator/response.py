@@ -10,14 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..audio.wire import WIRE_RATE_HZ
 from . import voice
-from .session import new_id
+from .ids import new_id
+from .records import SessionRecord
+from .session import SessionHost
 
-if TYPE_CHECKING:
-    from .conversation import ConversationSession
+
+class Conversation(Protocol):
+    """What a response needs of the conversation session it answers in."""
+
+    host: SessionHost
+    record: SessionRecord
+    config: dict[str, Any]
+    conversation_id: str
+    items: dict[str, dict[str, Any]]
+    """Item id -> {"role", "audio_ms"}: what truncate and delete check against."""
+    last_item_id: str | None
+
+    async def send(self, event: dict[str, Any]) -> None: ...
+
+    async def send_audio_delta(self, event: dict[str, Any]) -> None: ...
+
+    def target_language(self) -> str: ...
+
+    def response_finished(self, stream: ResponseStream) -> None: ...
 
 PCM_FORMAT = {"type": "audio/pcm", "rate": WIRE_RATE_HZ}
 
@@ -27,7 +46,7 @@ class ResponseStream:
 
     def __init__(
         self,
-        session: ConversationSession,
+        session: Conversation,
         utterance: int,
         voiced_ms: int,
         after: ResponseStream | None = None,
@@ -60,7 +79,7 @@ class ResponseStream:
         try:
             if self.after is not None:
                 await self.after.done.wait()
-            await self._pause(self.session.sim.options.response_delay_s)
+            await self._pause(self.session.host.options.response_delay_s)
             if self.cancel_reason is None:
                 self.started = True
                 await self._stream()
@@ -86,7 +105,7 @@ class ResponseStream:
 
     async def _stream(self) -> None:
         s = self.session
-        opts = s.sim.options
+        opts = s.host.options
         ids = {"response_id": self.id, "item_id": self.item_id, "output_index": 0,
                "content_index": 0}
         await s.send({"type": "response.created",
@@ -145,7 +164,7 @@ class ResponseStream:
         await s.send({"type": "response.done",
                       "response": self._response(status, [item], self._usage(samples), details)})
         if not cancelled:
-            s.sim._response_completed(s.record)
+            s.host.response_completed(s.record)
         await s.send({"type": "rate_limits.updated", "rate_limits": [
             {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
             {"name": "tokens", "limit": 400000, "remaining": 399000, "reset_seconds": 0.15},

@@ -62,7 +62,7 @@ class TranslationSession(BaseSession):
 
     async def on_append(self, event: dict[str, Any]) -> None:
         pcm = decode_audio(event.get("audio"), "audio")
-        if self.sim.options.record_audio:
+        if self.host.options.record_audio:
             self.record.input_audio += pcm
         self._pending += pcm
         while len(self._pending) >= FRAME_BYTES:
@@ -81,7 +81,7 @@ class TranslationSession(BaseSession):
     async def _frame(self, pcm: bytes) -> None:
         self._frames += 1
         elapsed_ms = self._frames * FRAME_MS
-        threshold = threshold_to_dbfs(self.sim.options.translation_threshold)
+        threshold = threshold_to_dbfs(self.host.options.translation_threshold)
         if level_dbfs(pcm) < threshold:
             if self._in_speech:
                 self._quiet_frames += 1
@@ -94,7 +94,7 @@ class TranslationSession(BaseSession):
         if not self._in_speech:
             self._in_speech = True
             self.record.utterances += 1
-            self.sim._changed()
+            self.host.changed()
             out_text = voice.response_transcript(self.language, self.record.utterances)
             in_text = f"speech {self.record.utterances}"
         else:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from polybot_device.config import ConfigError, load_config
-from polybot_device.dropins import annotated_yaml, load_layered
+from polybot_device.config import annotated_yaml, load_layered
 from tests.fleet.conftest import run_cli, wait_until
 
 

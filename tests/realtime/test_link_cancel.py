@@ -6,10 +6,11 @@ import asyncio
 
 from polybot_device.apikey import KeySource
 from polybot_device.config import parse_config
-from polybot_device.realtime.connection import RealtimeLink, SessionKind
+from polybot_device.realtime.connection import RealtimeLink
 from polybot_device.realtime.events import EventIds, session_update
 from polybot_device.realtime.outbox import Outbox
 from polybot_device.realtime.protocol import ConversationProtocol
+from polybot_device.realtime.session import SessionKind, SessionType
 from polybot_device.simulator import RealtimeSimulator, SimulatorOptions
 from polybot_device.state import StatusModel
 
@@ -20,7 +21,7 @@ def test_cancelling_the_link_at_any_moment_of_a_refused_session_stops_it():
         async with RealtimeSimulator(options) as sim:
             config = parse_config({"api": {"url": sim.url, "auth_retry_s": 1.0}})
             ids = EventIds()
-            kind = SessionKind("realtime", "", "m", lambda: ConversationProtocol(session_update(config, "x", "e"), ids))
+            kind = SessionKind(SessionType.REALTIME, "m", lambda: ConversationProtocol(session_update(config, "x", "e"), ids))
             keys = KeySource(None, environ={"OPENAI_API_KEY": "sk-wrong-111111111111"})
             for i in range(120):
                 link = RealtimeLink(config.api, keys, StatusModel(), Outbox(1000), lambda: kind, lambda a: None)

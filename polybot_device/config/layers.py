@@ -1,4 +1,4 @@
-"""The config file plus its drop-ins: ``conf.d/*.yaml`` beside it, merged in name order.
+"""Loading: the config file plus its drop-ins (``conf.d/*.yaml`` beside it), merged in name order.
 
 Fleet tools (Ansible, Mender, balena, a first-boot script) each own one concern and write one
 drop-in for it (``conf.d/10-site.yaml`` for languages, ``conf.d/50-metrics.yaml`` for metrics),
@@ -19,16 +19,16 @@ Each leaf remembers which file set it, for ``check-config``. Every problem raise
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .config import Config, ConfigError, parse_config
-from .redact import mask_values
+from .base import ConfigError
+from .schema import Config
+from .validate import parse_config
 
 DROPIN_DIR = "conf.d"
 DEFAULT = "default"
@@ -60,6 +60,12 @@ class LayeredConfig:
 
 def dropin_dir(path: str | Path) -> Path:
     return Path(path).parent / DROPIN_DIR
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``path`` merged with its ``conf.d/*.yaml`` drop-ins. Raises ConfigError
+    for every problem, naming the file and key path."""
+    return load_layered(path).config
 
 
 def load_layered(path: str | Path) -> LayeredConfig:
@@ -166,46 +172,3 @@ def _blame(message: str, layers: list[Layer], sources: dict[str, str]) -> str:
     if not names:  # nothing to go on: name every file read
         names = [layer.name for layer in layers]
     return " + ".join(str(by_name[n].path) for n in names)
-
-
-# -- check-config output --------------------------------------------------------------------------
-
-COMMENT_COLUMN = 44
-
-
-def annotated_yaml(layered: LayeredConfig) -> str:
-    """The effective config as YAML, secrets masked, each leaf with ``# from FILE`` or
-    ``# default``. Loading the output back gives the effective (masked) values."""
-    lines: list[str] = []
-    _emit(layered.config, "", 0, layered, lines)
-    return "\n".join(lines)
-
-
-def _emit(obj: Any, prefix: str, indent: int, layered: LayeredConfig, lines: list[str]) -> None:
-    pad = "  " * indent
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        path = prefix + f.name
-        if is_dataclass(value):
-            lines.append(f"{pad}{f.name}:")
-            _emit(value, path + ".", indent + 1, layered, lines)
-            continue
-        plain = mask_values(_plain(value))  # a key command's arguments may carry a device token
-        source = layered.source_of(path)
-        comment = "# default" if source == DEFAULT else f"# from {source}"
-        if isinstance(plain, str) and "\n" in plain:  # keep it on one line, before the comment
-            dumped = [f"{f.name}: {json.dumps(plain)}"]
-        else:
-            dumped = yaml.safe_dump({f.name: plain}, default_flow_style=False, sort_keys=False,
-                                    allow_unicode=True, width=10_000).rstrip("\n").split("\n")
-        head = pad + dumped[0]
-        lines.append(f"{head.ljust(COMMENT_COLUMN)} {comment}")
-        lines.extend(pad + rest for rest in dumped[1:])
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
