@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import select
 import threading
 import time
 
@@ -37,8 +36,9 @@ import alsaaudio
 
 from ..config import AudioInputConfig
 from ..trace import probe
-from .devices import available_capture_names, card_absent
+from .devices import available_capture_names
 from .handoff import ThreadToLoop
+from .pcm import OpenPcm, open_pcm
 from .resample import MicConverter
 from .status import DeviceStatus, OnStatus
 
@@ -116,56 +116,38 @@ class MicCapture:
         while not self._stop.is_set():
             self.last_alive = time.monotonic()
             try:
-                pcm = self._open()
+                opened = self._open()
             except alsaaudio.ALSAAudioError as exc:
                 self.open_failures += 1
                 self._status.report(False, self._missing("cannot be opened", exc))
                 self._stop.wait(self._retry_s)
                 continue
             try:
-                self._pump(pcm)
+                self._pump(opened)
             except alsaaudio.ALSAAudioError as exc:
                 self._status.report(False, self._missing("stopped working", exc))
                 self._stop.wait(self._retry_s)
             finally:
                 try:
-                    pcm.close()
+                    opened.pcm.close()
                 except alsaaudio.ALSAAudioError:
                     pass
 
-    def _open(self) -> alsaaudio.PCM:
+    def _open(self) -> OpenPcm:
         c = self.config
-        if card_absent(c.device):
-            raise alsaaudio.ALSAAudioError(f"No such device (its card is not plugged in) [{c.device}]")
-        pcm = alsaaudio.PCM(
-            alsaaudio.PCM_CAPTURE,
-            alsaaudio.PCM_NONBLOCK,
-            device=c.device,
-            channels=c.channels,
-            rate=c.rate,
-            format=alsaaudio.PCM_FORMAT_S16_LE,
-            periodsize=c.rate * c.period_ms // 1000,
-            periods=4,
-        )
-        info = pcm.info()
-        rate, channels = int(info["rate"]), int(info["channels"])
-        if info.get("format") != alsaaudio.PCM_FORMAT_S16_LE:
-            pcm.close()
-            raise alsaaudio.ALSAAudioError(f"does not deliver S16_LE (gave {info.get('format_name')})")
-        note = ""
-        if (rate, channels) != (c.rate, c.channels):
-            note = f" (asked for {c.rate} Hz x{c.channels}; converting from what it gives)"
-        self._converter = MicConverter(rate, channels)
-        self._status.report(True, f"microphone {c.device!r} open: {rate} Hz x{channels}{note}")
-        return pcm
+        opened = open_pcm("capture", c.device, c.rate, c.channels, c.period_ms, periods=4)
+        note = opened.differs(c.rate, c.channels)
+        if note:
+            note = note[:-1] + "; converting from what it gives)"
+        self._converter = MicConverter(opened.rate, opened.channels)
+        self._status.report(True, f"microphone {c.device!r} open: {opened.rate} Hz x{opened.channels}{note}")
+        return opened
 
-    def _pump(self, pcm: alsaaudio.PCM) -> None:
+    def _pump(self, opened: OpenPcm) -> None:
         # The 20 ms path: no logging, no allocation beyond what read() and the converter need.
-        poller = select.poll()
-        for fd, mask in pcm.polldescriptors():
-            poller.register(fd, mask)
+        poller = opened.poller()
         stop = self._stop
-        read = pcm.read
+        read = opened.pcm.read
         assert self._converter is not None  # _open made it for this PCM
         convert = self._converter.convert
         put = self._queue.put_threadsafe

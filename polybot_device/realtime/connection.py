@@ -15,7 +15,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,11 +25,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from ..apikey import ApiKey, KeySource, KeyUnavailable
 from ..config import ApiConfig
 from ..state import Link, StatusModel
+from . import decoding
 from .actions import Action, Send, SessionLive, SessionOver
 from .backoff import Backoff
-from .failures import Cause, Outcome, close_words, rejected, unreachable
+from .failures import Cause, Outcome, close_words, ended_by_server, rejected, unreachable
+from .keepalive import keep_alive
 from .outbox import Outbox
-from .sender import AudioSender
+from .sender import AudioSender, EventSender
 from .session import SessionKind, SessionProtocol
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ class RealtimeLink:
         self._ws: ClientConnection | None = None
         self._protocol: SessionProtocol | None = None
         self._sender = AudioSender(outbox)
-        self._pending_sends: set[asyncio.Task[None]] = set()
+        self._events = EventSender()
         self._offline_since: float | None = None
         self._half_open = False
         self.live_since: float | None = None
@@ -98,12 +100,12 @@ class RealtimeLink:
     def interrupt(self, played_ms: int) -> None:
         """Playback was stopped: the session says how much of the current item was heard."""
         if self._protocol is not None:
-            self._send(self._protocol.interrupt(played_ms))
+            self._events.send(self._protocol.interrupt(played_ms))
 
     def reconfigure(self, session_update_event: dict[str, Any]) -> None:
         """A live change (languages, VAD) on the current session; the next one gets it anyway."""
         if self._protocol is not None:
-            self._send(self._protocol.reconfigure(session_update_event))
+            self._events.send(self._protocol.reconfigure(session_update_event))
 
     async def restart_session(self, reason: str) -> None:
         """End the current session now and start the next one at once (e.g. a mode switch that
@@ -168,7 +170,7 @@ class RealtimeLink:
                 self._uri(kind),
                 additional_headers=self._auth_header(key),
                 open_timeout=self._api.connect_timeout_s,
-                ping_interval=None,  # our own keepalive: see _keep_alive
+                ping_interval=None,  # our own keepalive: see keepalive.py
                 ping_timeout=None,
                 close_timeout=0.5,
                 max_size=MAX_FRAME_BYTES,
@@ -184,14 +186,14 @@ class RealtimeLink:
             return await self._serve(ws, kind)
         finally:
             self._protocol = None
-            self._ws = None
+            self._ws = self._events.ws = None
             self.live_since = None
             self._sender.new_session()
             self._outbox.session_lost()
             self._on_session_lost()
 
     async def _serve(self, ws: ClientConnection, kind: SessionKind) -> Outcome:
-        self._ws = ws
+        self._ws = self._events.ws = ws
         protocol = self._protocol = kind.make_protocol()
         self._rolled_over = None
         self._half_open = False
@@ -200,7 +202,7 @@ class RealtimeLink:
         verdict: list[SessionOver] = []
         try:
             helpers.append(asyncio.create_task(self._keep_alive(ws), name="keepalive"))
-            self._send(protocol.opening())
+            self._events.send(protocol.opening())
             if not await self._until_live(ws, protocol, verdict):
                 return Outcome("the server did not confirm the session configuration", Cause.TIMEOUT)
             helpers.append(asyncio.create_task(self._sender.run(ws, kind), name="audio-sender"))
@@ -217,7 +219,7 @@ class RealtimeLink:
             # (it was: the daemon kept reconnecting after SIGTERM when it landed mid-teardown).
             await asyncio.gather(*helpers, return_exceptions=True)
             await ws.close()
-        return self._verdict(verdict[-1], went_live=self.live_since is not None)
+        return ended_by_server(verdict[-1], went_live=self.live_since is not None)
 
     async def _until_live(self, ws: ClientConnection, protocol: SessionProtocol, verdict: list[SessionOver]) -> bool:
         """Reads events until the session is live; False if that took longer than connect_timeout_s."""
@@ -241,7 +243,7 @@ class RealtimeLink:
             except TimeoutError:
                 log.warning("response stalled: nothing from the server for %.0f s; cancelling it",
                             self._api.response_stall_s)
-                self._dispatch(self._sent(protocol.abandon_response()), verdict)
+                self._dispatch(self._events.send(protocol.abandon_response()), verdict)
                 continue
             self._dispatch(self._handle(message, protocol), verdict)
 
@@ -259,13 +261,6 @@ class RealtimeLink:
             return Outcome(f"no pong within {self._api.ping_timeout_s:g} s (half-open connection)",
                            Cause.CONNECTION_LOST, went_live=went_live)
         return Outcome(f"connection closed ({close_words(exc)})", Cause.CONNECTION_LOST, went_live=went_live)
-
-    @staticmethod
-    def _verdict(over: SessionOver, went_live: bool) -> Outcome:
-        """The server said why it ended the session (an error event before the close)."""
-        cause = Cause.AUTH if over.auth else Cause.SESSION_ENDED if went_live else Cause.OTHER
-        return Outcome(over.reason, cause, went_live=went_live, retry_after_s=over.retry_after_s,
-                       immediate=went_live and not over.auth)
 
     def _went_live(self) -> None:
         self.live_since = time.monotonic()
@@ -288,64 +283,25 @@ class RealtimeLink:
         self._rolled_over = "session rollover"
         await ws.close(1000, "rollover")
 
-    async def _keep_alive(self, ws: ClientConnection) -> None:
-        """Ping every ping_interval_s; no pong within ping_timeout_s aborts the socket. Ours, not
-        websockets': its ping() waits for the send buffer to drain outside its timeout, and a dead
-        Wi-Fi link with a buffer full of audio never drains, so the link went unnoticed until TCP
-        gave up, minutes later. Here the whole round trip is under the timeout, and the socket is
-        aborted (a closing handshake with nobody there would only wait). Bound: a link that dies
-        is noticed within ping_interval_s + ping_timeout_s. A pong also proves that the server
-        has read every frame sent before its ping: that audio need not be kept for a re-send."""
-        api = self._api
-        while True:
-            await asyncio.sleep(api.ping_interval_s)
-            written_ms = self._sender.written_ms
-            try:
-                async with asyncio.timeout(api.ping_timeout_s):
-                    pong = await ws.ping()
-                    await pong
-            except TimeoutError:
-                log.warning("no pong within %g s: the connection is dead (half-open); dropping it",
-                            api.ping_timeout_s)
-                self._half_open = True
-                ws.transport.abort()
-                return
-            self._outbox.server_heard(written_ms)
+    def _keep_alive(self, ws: ClientConnection) -> Coroutine[Any, Any, None]:
+        api, sender = self._api, self._sender
+
+        def dead() -> None:
+            self._half_open = True
+
+        return keep_alive(ws, api.ping_interval_s, api.ping_timeout_s, lambda: sender.written_ms,
+                          self._outbox.server_heard, dead)
 
     def _handle(self, message: str | bytes, protocol: SessionProtocol) -> list[Action]:
-        try:
-            event: Any = json.loads(message)
-        except (ValueError, UnicodeDecodeError):
-            log.warning("server frame is not JSON, ignored (%d bytes: %r...)", len(message), message[:60])
-            return []
-        if not isinstance(event, dict):
-            log.warning("server frame is JSON but not an event object, ignored: %r", str(event)[:60])
+        event = decoding.parse_frame(message)
+        if event is None:
             return []
         try:
             actions = protocol.handle(event)
         except Exception:
             log.exception("server event %r could not be handled; carrying on", str(event.get("type"))[:60])
             return []
-        return self._sent(actions)
-
-    def _sent(self, actions: list[Action]) -> list[Action]:
-        """Sends the Send actions; returns the others."""
-        self._send(actions)
-        return [action for action in actions if not isinstance(action, Send)]
-
-    def _send(self, actions: list[Action]) -> None:
-        """Send protocol-built events now, if connected; a dead session needs none of them."""
-        ws = self._ws
-        for action in actions:
-            if not isinstance(action, Send):
-                continue
-            if ws is None:
-                log.debug("not connected: %s not sent", action.event.get("type"))
-                continue
-            text = json.dumps(action.event, separators=(",", ":"))
-            task = asyncio.get_running_loop().create_task(_send_quietly(ws, text, action.event.get("type")))
-            self._pending_sends.add(task)
-            task.add_done_callback(self._pending_sends.discard)
+        return self._events.send(actions)
 
     def _uri(self, kind: SessionKind) -> str:
         return f"{self._api.url}{kind.path}?{urlencode({'model': kind.model})}"
@@ -354,10 +310,3 @@ class RealtimeLink:
         if self._api.auth_header == "api-key":
             return {"api-key": key.value}
         return {"Authorization": f"Bearer {key.value}"}
-
-
-async def _send_quietly(ws: ClientConnection, text: str, kind: Any) -> None:
-    try:
-        await ws.send(text)
-    except ConnectionClosed:
-        log.debug("connection closed before %s was sent", kind)

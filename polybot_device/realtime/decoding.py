@@ -1,6 +1,7 @@
 """Reading server events the same way for both session kinds: error events and base64 audio.
 
-Everything here is hostile input: a field may be missing, of the wrong type, or far too long.
+Everything here is hostile input: a frame may not be JSON, a field may be missing, of the wrong
+type, or far too long.
 Nothing raises; what cannot be used comes back as ``None`` (audio) or as empty text (errors), and
 the caller logs it with its own context.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,19 @@ class ServerError:
             log.info("server ended the session: %s", self.code)
             return SessionOver(self.code)
         return None
+
+
+def parse_frame(message: str | bytes) -> dict[str, Any] | None:
+    """A websocket frame -> the event object it carries; None (logged) for anything else."""
+    try:
+        parsed: Any = json.loads(message)
+    except (ValueError, UnicodeDecodeError):
+        log.warning("server frame is not JSON, ignored (%d bytes: %r...)", len(message), message[:60])
+        return None
+    if not isinstance(parsed, dict):
+        log.warning("server frame is JSON but not an event object, ignored: %r", str(parsed)[:60])
+        return None
+    return parsed
 
 
 def server_error(event: dict[str, Any]) -> ServerError:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from .actions import SessionOver
+
 
 class Cause(enum.StrEnum):
     """The metrics and journal label of an ending (the values are the label text)."""
@@ -103,6 +105,13 @@ def unreachable(exc: BaseException) -> Outcome:
         return Outcome(f"network error: {exc.strerror}", Cause.NETWORK)
     cause = Cause.SERVER_ERROR if isinstance(exc, InvalidHandshake) else Cause.OTHER
     return Outcome(f"{type(exc).__name__}: {exc}"[:200], cause)
+
+
+def ended_by_server(over: SessionOver, went_live: bool) -> Outcome:
+    """The server said why it ended the session (an error event before the close)."""
+    cause = Cause.AUTH if over.auth else Cause.SESSION_ENDED if went_live else Cause.OTHER
+    return Outcome(over.reason, cause, went_live=went_live, retry_after_s=over.retry_after_s,
+                   immediate=went_live and not over.auth)
 
 
 def close_words(exc: ConnectionClosed) -> str:

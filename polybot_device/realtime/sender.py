@@ -1,10 +1,14 @@
-"""The audio sender: outbox -> socket while a session is live, in order, with nothing in between.
+"""What goes out on the socket: protocol events at once, and the mic audio in order.
 
-One task per live session (started by the link, cancelled with the session). It sends the backlog
-an outage left in the outbox first, then each new chunk as the mic pump announces it; translation
-sessions get exactly ``frame_bytes`` per append (their engine works in 200 ms frames). Events that
-must follow the audio captured before them (hold-to-talk's commit) wait here until that audio is
-on the wire. ``written_ms`` counts the audio handed to the socket, which a pong later confirms.
+:class:`EventSender`: each event a protocol machine builds is sent in a task of its own, so no
+caller waits on the socket; a session that is gone needs none of them.
+
+:class:`AudioSender`: outbox -> socket while a session is live, one task per live session
+(started by the link, cancelled with the session). It sends the backlog an outage left in the
+outbox first, then each new chunk as the mic pump announces it; translation sessions get exactly
+``frame_bytes`` per append (their engine works in 200 ms frames). Events that must follow the audio
+captured before them (hold-to-talk's commit) wait here until that audio is on the wire.
+``written_ms`` counts the audio handed to the socket, which a pong later confirms.
 """
 
 from __future__ import annotations
@@ -15,13 +19,37 @@ import logging
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from ..audio.wire import BYTES_PER_MS
 from ..trace import probe
+from .actions import Action, Send
 from .outbox import Outbox
 from .session import SessionKind
 
 log = logging.getLogger(__name__)
+
+
+class EventSender:
+    def __init__(self) -> None:
+        self.ws: ClientConnection | None = None
+        """The live connection, set and cleared by the link."""
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def send(self, actions: list[Action]) -> list[Action]:
+        """Sends the :class:`Send` actions (if connected); returns the others."""
+        rest: list[Action] = []
+        for action in actions:
+            if not isinstance(action, Send):
+                rest.append(action)
+            elif self.ws is None:
+                log.debug("not connected: %s not sent", action.event.get("type"))
+            else:
+                text = json.dumps(action.event, separators=(",", ":"))
+                task = asyncio.get_running_loop().create_task(_send_quietly(self.ws, text, action.event.get("type")))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+        return rest
 
 
 class AudioSender:
@@ -73,3 +101,10 @@ class AudioSender:
             self._waiting.clear()
             if not self._outbox.pending_ms and not self._after_audio:
                 await self._waiting.wait()
+
+
+async def _send_quietly(ws: ClientConnection, text: str, kind: Any) -> None:
+    try:
+        await ws.send(text)
+    except ConnectionClosed:
+        log.debug("connection closed before %s was sent", kind)

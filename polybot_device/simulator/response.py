@@ -104,14 +104,12 @@ class ResponseStream:
         }
 
     async def _stream(self) -> None:
+        """The whole GA sequence: created, the item and its part, the deltas, the dones."""
         s = self.session
-        opts = s.host.options
-        ids = {"response_id": self.id, "item_id": self.item_id, "output_index": 0,
-               "content_index": 0}
         await s.send({"type": "response.created",
                       "response": self._response("in_progress", [], None, None)})
         item: dict[str, Any] = {"id": self.item_id, "object": "realtime.item", "type": "message",
-                "role": "assistant", "status": "in_progress", "content": []}
+                                "role": "assistant", "status": "in_progress", "content": []}
         await s.send({"type": "response.output_item.added", "response_id": self.id,
                       "output_index": 0, "item": item})
         previous = s.last_item_id
@@ -119,11 +117,21 @@ class ResponseStream:
                       "item": item})
         s.items[self.item_id] = {"role": "assistant", "audio_ms": 0}
         s.last_item_id = self.item_id
-        await s.send({"type": "response.content_part.added", **ids,
+        await s.send({"type": "response.content_part.added", **self._ids,
                       "part": {"type": "audio", "transcript": ""}})
+        said, samples, cancelled = await self._stream_audio()
+        await self._finish(item, previous, said, samples, cancelled)
 
-        language = s.target_language()
-        words = voice.split_words(voice.response_transcript(language, self.utterance))
+    @property
+    def _ids(self) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": self.item_id, "output_index": 0, "content_index": 0}
+
+    async def _stream_audio(self) -> tuple[str, int, bool]:
+        """The beeps and their transcript, delta by delta, until done or cancelled; returns
+        (transcript said, samples sent, whether it was cut short)."""
+        s, ids = self.session, self._ids
+        opts = s.host.options
+        words = voice.split_words(voice.response_transcript(s.target_language(), self.utterance))
         audio = voice.beeps(self.utterance, voice.response_ms(self.voiced_ms))
         chunks = voice.split_chunks(audio, max(10, opts.delta_ms))
         said = ""
@@ -147,7 +155,11 @@ class ResponseStream:
                 await s.send({"type": "response.output_audio_transcript.delta", **ids,
                               "delta": word})
                 said += word
+        return said, samples, cancelled
 
+    async def _finish(self, item: dict[str, Any], previous: str | None, said: str, samples: int,
+                      cancelled: bool) -> None:
+        s, ids = self.session, self._ids
         await s.send({"type": "response.output_audio.done", **ids})
         await s.send({"type": "response.output_audio_transcript.done", **ids,
                       "transcript": said})
