@@ -48,8 +48,8 @@ class KeySource:
         self._environ = os.environ if environ is None else environ
         self._on_key = on_key
 
-    def describe(self) -> str:
-        """Which source would be used, without reading any secret (for check-config)."""
+    def describe(self) -> str | None:
+        """Which source would be used, without reading any secret (for check-config); None: none."""
         if self._command:
             return f"api.key_command {self._command[0]} (run before every connect; not run by check-config)"
         if self._environ.get("OPENAI_API_KEY", "").strip():
@@ -59,7 +59,7 @@ class KeySource:
         creds = self._environ.get("CREDENTIALS_DIRECTORY")
         if creds and (Path(creds) / CREDENTIAL_NAME).exists():
             return "systemd credential openai_api_key"
-        return "none"
+        return None
 
     def check_configured(self) -> None:
         """At start-up: no source at all is a configuration problem (exit 78). A key command is

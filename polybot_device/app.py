@@ -26,7 +26,16 @@ from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
 from .modes import Selection
 from .realtime import events as ev
-from .realtime.actions import Action, Play, ResponseFinished, SetActivity, SpeechStarted, Transcript, UtteranceEnded
+from .realtime.actions import (
+    Action,
+    Play,
+    ResponseFinished,
+    ResponseStatus,
+    SetActivity,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnded,
+)
 from .realtime.connection import RealtimeLink
 from .realtime.failures import Outcome
 from .realtime.outbox import Outbox
@@ -162,7 +171,7 @@ class Translator:
                 self.outbox.utterance_ended(action.audio_end_ms)
             case ResponseFinished():
                 self.outbox.utterance_answered()
-                if action.status == "completed":
+                if action.status is ResponseStatus.COMPLETED:
                     self.utterances_translated += 1
                 self._emit(ResponseDone(action.status))
                 self.interaction.response_finished(action.status)

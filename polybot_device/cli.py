@@ -117,7 +117,7 @@ def check_config(path: Path) -> int:
     print("# Effective configuration, key-shaped values masked; after each value the file that set it.")
     print(annotated_yaml(layered))
     source = KeySource(config.api.key_file, command=config.api.key_command).describe()
-    if source == "none":
+    if source is None:
         source = "none in this environment (under systemd, LoadCredential=openai_api_key provides it)"
     print(f"# api key: {source} (the key itself is never shown)")
     return EX_OK

@@ -23,6 +23,7 @@ from .config import Config, GestureAction, Mode
 from .controls import Controls, build_controls
 from .controls.presses import ButtonEvent, Gesture
 from .modes import Selection
+from .realtime.actions import ResponseStatus
 from .state import Activity, Facts, State, StatusModel
 
 log = logging.getLogger(__name__)
@@ -186,11 +187,11 @@ class Interaction:
         self._last_translation = None  # the newest translation replaces the last one once done
         self._arm_wipe()
 
-    def response_finished(self, status: str) -> None:
+    def response_finished(self, status: ResponseStatus) -> None:
         if self._replay:
             self._last_translation = bytes(self._replay)
-        silent = status == "completed" and not self._audio_in_response
-        trouble = silent or status in ("failed", "incomplete", "stalled")
+        silent = status is ResponseStatus.COMPLETED and not self._audio_in_response
+        trouble = silent or status.trouble
         self._audio_in_response = False
         if trouble and self._t.config.cues.trouble:
             log.info("could not translate that (response %s)", status)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .config import Config, Mode
+from .realtime.actions import ResponseStatus
 from .realtime.failures import Outcome
 
 
@@ -25,9 +26,9 @@ class ResponseLatency:
 
 @dataclass(frozen=True)
 class ResponseDone:
-    """A response finished: ``completed``, ``cancelled``, ``failed``, ``incomplete`` or ``stalled``."""
+    """A response finished (completed, cancelled, failed, ...)."""
 
-    status: str
+    status: ResponseStatus
 
 
 @dataclass(frozen=True)

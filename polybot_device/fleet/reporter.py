@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..background import call_in_daemon_thread
+from ..realtime.actions import ResponseStatus
 from ..realtime.failures import Cause, Outcome
 from ..state import Facts, State, StatusModel
 from ..stats import Observable, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
@@ -110,7 +111,7 @@ class FleetReporter:
                 self._pending_latency = seconds
             case ResponseDone(status=status):
                 latency, self._pending_latency = self._pending_latency, None
-                if status == "completed":
+                if status is ResponseStatus.COMPLETED:
                     stats = self.translator.stats()
                     journal.utterance(stats.mode.value, stats.language, latency)
             case SessionEnded(outcome=outcome):

@@ -7,6 +7,7 @@ answer every server event with a list of these; the link (:mod:`.connection`) se
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,33 @@ class UtteranceEnded:
     audio_end_ms: int
 
 
+class ResponseStatus(enum.StrEnum):
+    """How a response ended: the server's ``response.status``, or our own ``stalled``."""
+
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    STALLED = "stalled"
+    """No event for api.response_stall_s: we gave up on it."""
+    OTHER = "other"
+    """A status this client does not know."""
+
+    @classmethod
+    def of(cls, value: object) -> ResponseStatus:
+        """The server's status text; anything else is OTHER."""
+        known = {member.value: member for member in cls}
+        return known.get(value, cls.OTHER) if isinstance(value, str) else cls.OTHER
+
+    @property
+    def trouble(self) -> bool:
+        """The person did not get a translation and should hear so (a cancel was theirs)."""
+        return self in (ResponseStatus.FAILED, ResponseStatus.INCOMPLETE, ResponseStatus.STALLED)
+
+
 @dataclass(frozen=True)
 class ResponseFinished:
-    status: str
+    status: ResponseStatus
 
 
 @dataclass(frozen=True)

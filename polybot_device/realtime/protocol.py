@@ -19,6 +19,7 @@ from .actions import (
     Action,
     Play,
     ResponseFinished,
+    ResponseStatus,
     Send,
     SessionLive,
     SetActivity,
@@ -83,7 +84,7 @@ class ConversationProtocol(SessionUpdates):
             return []
         self.response_open = False
         self._responses.clear()  # a late response.done for it must not settle another utterance
-        return [Send(ev.response_cancel(self._ids.next())), ResponseFinished("stalled")]
+        return [Send(ev.response_cancel(self._ids.next())), ResponseFinished(ResponseStatus.STALLED)]
 
     def handle(self, event: dict[str, Any]) -> list[Action]:
         kind = event.get("type")
@@ -169,7 +170,7 @@ class ConversationProtocol(SessionUpdates):
             return []
         self._responses.discard(response_id)
         response = event.get("response")
-        status = str(response.get("status", "completed")) if isinstance(response, dict) else "completed"
+        status = ResponseStatus.of(response.get("status", "completed") if isinstance(response, dict) else "completed")
         self.response_open = bool(self._responses)  # an older one's done must not close a newer one
         return [ResponseFinished(status)]
 
