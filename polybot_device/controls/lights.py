@@ -7,7 +7,7 @@ thread (:class:`_Player`) that plays its step list the way gpiozero's own blink 
 on a condition variable until the next step is due, writes the pin only when the level changes, and
 never touches the event loop. The daemon does nothing per blink.
 
-The patterns (README.md (Button and lights) shows the same table):
+The patterns (docs/hardware.md shows the same table, for people):
 
     starting       fast even blink, 5 per second          (0.1 s on, 0.1 s off)
     connecting     even blink, once a second              (0.5 s on, 0.5 s off)

@@ -1,7 +1,7 @@
 """Client events we send, built as plain dicts (or, on the 20 ms path, as ready JSON text).
 
-Shapes follow the GA Realtime protocol (docs/realtime-protocol.md); tests validate each builder's
-output against the `openai` package's pydantic types with no unknown field anywhere.
+Shapes follow the GA Realtime protocol (docs/protocol.md); tests validate each builder's output
+against the `openai` package's pydantic types with no unknown field anywhere.
 """
 
 from __future__ import annotations
