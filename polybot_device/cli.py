@@ -15,10 +15,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .apikey import KeySource
 from .config import EX_CONFIG, Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from .app import Translator
 from .redact import SecretRedactor
 
 log = logging.getLogger("polybot_device")
@@ -171,19 +174,9 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
             main_task.cancel()
             loop.call_later(STOP_DEADLINE_S, _stop_overdue)
 
-    def reload() -> None:
-        if path is None:
-            return
-        try:
-            new = load_config(path)
-        except ConfigError as exc:
-            log.error("reload refused, keeping the running config: %s", exc)
-            return
-        translator.reconfigure(new)
-
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig.name)
-    loop.add_signal_handler(signal.SIGHUP, reload)
+    loop.add_signal_handler(signal.SIGHUP, _reload, path, translator)
 
     def started() -> None:
         status.subscribe(notifier.on_state)
@@ -205,6 +198,18 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     return EX_OK
+
+
+def _reload(path: Path | None, translator: Translator) -> None:
+    """SIGHUP: the file and its drop-ins again; a broken one is refused and the running config stays."""
+    if path is None:
+        return
+    try:
+        new = load_config(path)
+    except ConfigError as exc:
+        log.error("reload refused, keeping the running config: %s", exc)
+        return
+    translator.reconfigure(new)
 
 
 STOP_DEADLINE_S = 1.8
