@@ -38,17 +38,21 @@ class SessionUpdates:
     def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
         self._session_update = session_update_event
         self._ids = ids
+        self._opened = False
         self.live = False
 
     def opening(self) -> list[Action]:
         """What to send as soon as the socket is open (the server's session.created may lag)."""
+        self._opened = True
         return [Send(self._session_update)]
 
     def reconfigure(self, session_update_event: dict[str, Any]) -> list[Action]:
-        """Live change: one session.update on the same connection (kept for the next one if the
-        session is not live yet)."""
+        """Live change: one session.update on the same connection. Before the socket is open it is
+        only kept (the opening sends it); once the first one went out it is sent at once, live or
+        not yet: the server applies them in order, so a change made while the first is still
+        being confirmed is not lost (it was, when a reload landed in that moment)."""
         self._session_update = session_update_event
-        return [Send(session_update_event)] if self.live else []
+        return [Send(session_update_event)] if self._opened else []
 
 
 class ConversationProtocol(SessionUpdates):

@@ -181,3 +181,14 @@ def test_response_done_settles_only_a_response_that_was_open():
     abandoned = protocol.abandon_response()
     assert ResponseFinished("stalled") in abandoned and not protocol.response_open
     assert protocol.handle({"type": "response.done", "response": {"id": "resp_new", "status": "completed"}}) == []
+
+
+def test_a_change_made_while_the_first_configuration_is_being_confirmed_is_sent_not_lost():
+    protocol, config = make_protocol()
+    later = ev.session_update(config, conversation_instructions("es", "de"), "evt_2")
+    assert protocol.reconfigure(later) == []  # the socket is not open yet: the opening will carry it
+    assert protocol.opening() == [Send(later)]
+    newer = ev.session_update(config, conversation_instructions("es", "fr"), "evt_3")
+    assert protocol.reconfigure(newer) == [Send(newer)]  # opened, not yet confirmed: sent at once
+    assert protocol.handle({"type": "session.updated", "session": {}}) == [SessionLive()]
+    assert protocol.handle({"type": "session.updated", "session": {}}) == []  # the second confirmation
