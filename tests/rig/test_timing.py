@@ -52,6 +52,13 @@ def test_eventually_says_what_it_waited_for_and_the_last_value_it_saw():
         eventually(lambda: 0, timeout=0.05, what="a level")
 
 
+def test_eventually_can_wait_for_a_value_to_reach_a_mark_and_shows_where_it_stopped():
+    counter = itertools.count()
+    assert eventually(lambda: next(counter), 5, "the count to reach 3", until=lambda n: n >= 3, interval=0) == 3
+    with pytest.raises(AssertionError, match=r"volume 60 %; last seen: 50$"):
+        eventually(lambda: 50, 0.05, "volume 60 %", until=lambda v: v == 60)
+
+
 def test_eventually_does_not_hide_a_check_that_crashes():
     with pytest.raises(KeyError):
         eventually(lambda: {}["state"], timeout=5, what="a crash")

@@ -70,18 +70,21 @@ def scaled(seconds: float) -> float:
     return seconds * time_factor()
 
 
-def eventually(condition: Callable[[], T], timeout: float, what: str, interval: float = POLL_S) -> T:
-    """Wait until ``condition()`` returns something truthy, and return it.
+def eventually(probe: Callable[[], T], timeout: float, what: str, *, until: Callable[[T], object] = bool,
+               interval: float = POLL_S) -> T:
+    """Call ``probe()`` until ``until(value)`` holds (by default: until the value is truthy), and
+    return that value.
 
     ``timeout`` is seconds on an idle machine (stretched by the time factor). On timeout this fails
-    with an AssertionError naming ``what`` and the last value ``condition()`` returned. An exception
-    raised by ``condition`` is not swallowed: a check that crashes is a broken test, not a slow one.
+    with an AssertionError naming ``what`` and the last value ``probe()`` returned, so a probe that
+    returns the thing observed (a count, a list of states) explains its own failure. An exception
+    raised by ``probe`` is not swallowed: a check that crashes is a broken test, not a slow one.
     """
     limit = scaled(timeout)
     deadline = time.monotonic() + limit
     while True:
-        value = condition()
-        if value:
+        value = probe()
+        if until(value):
             return value
         if time.monotonic() >= deadline:
             raise AssertionError(f"waited {limit:.1f} s for {what}; last seen: {_short(value)}")
