@@ -118,8 +118,7 @@ def test_show_config_error_blinks_the_config_error_pattern_until_sigterm(pins, t
     # Four flashes, the pause and the next cycle's first flash (the signal mask is set by now).
     # The pattern's exact rhythm is test_lights' business (on a stepped clock); here: it is that
     # pattern, shown until SIGTERM. Its pause is the longest dark stretch, three times the gaps.
-    states = eventually(lambda: (lambda s: s if len(s) >= 10 else None)(list(led.states)), 10,
-                        "four flashes and the pause")
+    states = eventually(lambda: list(led.states), 10, "four flashes and the pause", until=lambda s: len(s) >= 10)
     signal.pthread_kill(thread.ident, signal.SIGTERM)
     thread.join(scaled(5))
     assert result == [0]

@@ -11,6 +11,7 @@ import pytest
 
 from polybot_device.config import parse_config
 from polybot_device.controls import ButtonEvent, Gesture, Gestures
+from tests.rig.timing import scaled
 
 G = Gesture
 BUTTON = 17
@@ -109,7 +110,7 @@ async def run_buttons(pins, setups, stalls=False, timeout=60.0):
         waits.append((drive, finger, done))
     try:
         await asyncio.gather(*(asyncio.to_thread(drive, finger) for drive, finger, _ in waits))
-        await asyncio.wait_for(asyncio.gather(*(done.wait() for _, _, done in waits)), timeout)
+        await asyncio.wait_for(asyncio.gather(*(done.wait() for _, _, done in waits)), scaled(timeout))
     finally:
         for gestures in built:
             gestures.close()

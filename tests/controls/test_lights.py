@@ -133,8 +133,8 @@ def test_the_player_thread_plays_on_its_own_and_stops_dark(pins):
         eventually(lambda: led.state == 1, 2, "the LED steady on for listening")
         led.clear_states()
         model.update(activity=Activity.HEARING)  # 0.3 s on, 0.1 s off, ...
-        levels = eventually(lambda: (lambda s: s if len(s) >= 5 else None)([p.state for p in led.states]),
-                            5, "two dips of the hearing pattern")
+        levels = eventually(lambda: [p.state for p in led.states], 5, "two dips of the hearing pattern",
+                            until=lambda levels: len(levels) >= 5)
         assert levels[:5] == [1, 0, 1, 0, 1]
     finally:
         light.close()

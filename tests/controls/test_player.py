@@ -84,7 +84,7 @@ def test_the_thread_writes_each_change_once_survives_a_broken_write_and_ends_dar
 
     player = Player(write, "test-led", off=0)
     player.loop(((1, 0.02), (1, 0.02), (0, 0.02)))  # two steps of one level: one write
-    got = eventually(lambda: (lambda w: w if len(w) >= 6 else None)(list(writes)), 5, "six writes")
+    got = eventually(lambda: list(writes), 5, "six writes", until=lambda w: len(w) >= 6)
     assert got[:6] == [0, 1, 0, 1, 0, 1]  # blinking on its own, past the failed write, no repeats
     player.close()
     assert writes[-1] == 0

@@ -4,13 +4,13 @@ daemon as systemd runs it, and the simulator on loopback."""
 from __future__ import annotations
 
 import signal
-import time
 
 import numpy as np
 import pytest
 
 from polybot_device.demo import sample_wav
 from tests.e2e.conftest import SPEAKER_RATE, silence, speech_like, tone
+from tests.rig.timing import eventually
 from tests.validation import validate
 
 
@@ -214,10 +214,7 @@ def test_sighup_reloads_languages_live_and_a_bad_reload_keeps_the_old_config(sim
     assert "German (de)" in updates()[-1]["session"]["instructions"]
     daemon.config_path.write_text("languages: [es, de]\nvad:\n  threshold: loud\n")
     daemon.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "reload refused" not in daemon.log():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: "reload refused" in daemon.log(), 10, "'reload refused' in the daemon's log")
     assert "vad.threshold" in daemon.log()
     assert daemon.proc.poll() is None and len(sim.sim.sessions) == 1
     code, _ = daemon.terminate()
