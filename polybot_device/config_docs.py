@@ -1,6 +1,8 @@
-"""The README's config reference, generated from the dataclasses so it cannot drift.
+"""The config reference in docs/configuration.md, generated from the dataclasses so it cannot drift.
 
-    python -m polybot_device.config_docs README.md    # rewrite the table in place
+    python -m polybot_device.config_docs docs/configuration.md    # rewrite the table in place
+
+tests/test_docs.py fails while the table in that file differs from :func:`markdown_table`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from .config import Config, field_docs
 
 BEGIN = "<!-- config-table:begin -->"
 END = "<!-- config-table:end -->"
+DEFAULT_DOC = "docs/configuration.md"
+"""Where the table lives, relative to the repository root."""
 
 
 def markdown_table() -> str:
@@ -44,15 +48,19 @@ def _yaml(value: object) -> str:
     return str(value)
 
 
-def rewrite(readme: Path) -> bool:
-    text = readme.read_text()
+def rewrite(doc: Path) -> bool:
+    """Replace what lies between BEGIN and END in ``doc``; True if that changed the file. A file
+    without both markers is refused rather than given a second table at its end."""
+    text = doc.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{doc}: no {BEGIN} ... {END} block to rewrite")
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     new = f"{head}{BEGIN}\n{markdown_table()}\n{END}{tail}"
     changed = new != text
-    readme.write_text(new)
+    doc.write_text(new)
     return changed
 
 
 if __name__ == "__main__":
-    rewrite(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md"))
+    rewrite(Path(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DOC))

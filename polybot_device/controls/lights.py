@@ -7,7 +7,7 @@ codes are what a person can tell apart and repeat over the phone. So each LED ha
 does, writing the pin only when the level changes and never touching the event loop. The daemon does
 nothing per blink.
 
-The patterns (README.md (Button and lights) shows the same table):
+The patterns (docs/hardware.md shows the same table, for people):
 
     starting       fast even blink, 5 per second          (0.1 s on, 0.1 s off)
     connecting     even blink, once a second              (0.5 s on, 0.5 s off)

@@ -1,6 +1,6 @@
 """Client events we send, built as plain dicts (or, on the 20 ms path, as ready JSON text).
 
-Shapes follow the GA Realtime protocol (../shared/docs/realtime-protocol.md); tests validate each
+Shapes follow the GA Realtime protocol (docs/protocol.md); tests validate each
 builder's output against the `openai` package's pydantic types with no unknown field anywhere.
 """
 

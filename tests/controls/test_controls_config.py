@@ -8,7 +8,7 @@ from polybot_device.config import ConfigError, ControlsConfig, all_key_paths, lo
 from polybot_device.controls import PATTERNS, Gesture
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS = (REPO / "README.md").read_text()
+DOCS = (REPO / "docs" / "hardware.md").read_text()
 
 
 def test_defaults_are_the_documented_wiring():
@@ -54,9 +54,9 @@ def test_each_bad_controls_value_is_named_by_its_key_path(section, expected):
 
 def test_the_docs_cover_every_pattern_gesture_and_key():
     for name in (p.name for p in PATTERNS.values()):
-        assert f"| `{name}` |" in DOCS, f"LED pattern {name} missing from README.md"
+        assert f"| `{name}` |" in DOCS, f"LED pattern {name} missing from docs/hardware.md"
     for gesture in Gesture:
-        assert f"`{gesture.value}`" in DOCS, f"gesture {gesture.value} missing from README.md"
+        assert f"`{gesture.value}`" in DOCS, f"gesture {gesture.value} missing from docs/hardware.md"
     for action in ("next-language", "replay", "next-mode", "stop", "none"):
         assert f"`{action}`" in DOCS
     explained = ("pin", "pull_up", "long_press_s", "multi_press_gap_s", "hold_to_talk", "tap_max_s",
@@ -64,4 +64,4 @@ def test_the_docs_cover_every_pattern_gesture_and_key():
     for path in all_key_paths():
         leaf = path.split(".")[-1]
         if path.startswith("controls.") and (leaf.endswith("pin") or leaf in explained or ".gestures." in path):
-            assert leaf in DOCS, f"{path} missing from README.md"
+            assert leaf in DOCS, f"{path} missing from docs/hardware.md"

@@ -19,7 +19,7 @@ def flashes(n):
     return [(1, 0.2), (0, 0.3)] * (n - 1) + [(1, 0.2), (0, 1.5)]
 
 
-# The documented patterns (README.md (Button and lights)), written out here independently of the code.
+# The documented patterns (docs/hardware.md), written out here independently of the code.
 DOCUMENTED = {
     "starting": [(1, 0.1), (0, 0.1)],
     "connecting": [(1, 0.5), (0, 0.5)],

@@ -5,8 +5,8 @@ Timing settings the suite runs with (``FAULT_API``): the shipped backoff (0.5 s 
 10 s cap), so measured recovery times are what a gadget sees; ping every 2 s with a 2 s timeout,
 so a half-open link is noticed within 4 s (shipped: 5 s + 5 s = 10 s) and the tests stay short.
 
-Set ``POLYBOT_FAULTS_REPORT=path`` to append one JSON line per measured fault (README.md, Reliability
-is written from such a run).
+Set ``POLYBOT_FAULTS_REPORT=path`` to append one JSON line per measured fault (the table in
+docs/reliability.md is written from such a run).
 """
 
 from __future__ import annotations
