@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tests.e2e.conftest import daemon_config, silence, speech_like
 from tests.rig.inprocess import InProcessDaemon
-from tests.rig.timing import eventually
+from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 
 BUTTON = 17
@@ -104,7 +104,7 @@ def test_hold_to_talk_sends_audio_while_held_then_commits_and_asks_for_a_respons
     pin = pins.pin(BUTTON)
     pin.drive_low()
     feeder.feed(speech_like(1.2))
-    assert feeder.wait_idle(10)
+    assert feeder.wait_idle(scaled(10))
     time.sleep(0.3)
     pin.drive_high()
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=20)

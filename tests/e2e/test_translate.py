@@ -10,7 +10,7 @@ import pytest
 
 from polybot_device.demo import sample_wav
 from tests.e2e.conftest import SPEAKER_RATE, silence, speech_like, tone
-from tests.rig.timing import eventually
+from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 
 
@@ -65,7 +65,7 @@ def test_tone_from_a_48k_stereo_mic_reaches_the_api_as_24k_mono_without_aliasing
     daemon.wait_ready()
     sim.wait_for(lambda: bool(sim.sim.sessions) and sim.sim.sessions[-1].client_events, timeout=20)
     feeder.feed(np.concatenate([tone(1000, 1.5, dbfs=-30), silence(0.5), tone(15000, 1.5, dbfs=-30), silence(1.0)]))
-    assert feeder.wait_idle(30)
+    assert feeder.wait_idle(scaled(30))
     session = sim.sim.sessions[-1]
     sim.wait_for(lambda: len(session.input_audio) >= 2 * 24000 * 4.0, timeout=20)
     daemon.terminate()
@@ -185,7 +185,7 @@ def test_interpreter_mode_translates_continuous_speech_end_to_end(sim, rig, feed
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.0)]))
     session = [s for s in sim.sim.sessions if s.kind == "translation"][-1]
     sim.wait_for(lambda: sum(e["type"] == "session.output_audio.delta" for e in session.events_sent) >= 5, timeout=20)
-    assert feeder.wait_idle(20)
+    assert feeder.wait_idle(scaled(20))
     code, _ = daemon.terminate()
     assert code == 0
     appends = [e for e in session.client_events if e["type"] == "session.input_audio_buffer.append"]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from polybot_device.audio.filerig import read_speaker
-from tests.rig.timing import eventually
+from tests.rig.timing import eventually, scaled
 from tests.rig.unplug import shim_env
 
 pytestmark = pytest.mark.faults
@@ -42,7 +42,7 @@ def test_mic_unplugged_mid_speech_is_mic_missing_and_translation_resumes_when_it
     missing_s = g.wait_status(MIC_MISSING, timeout=5, since=unplugged_at) - unplugged_at
     # What was said before the mic vanished is translated now, not when it comes back.
     g.sim.wait_for(lambda: len(g.answered()) >= 2, timeout=10)
-    assert g.feeder.wait_idle(10)  # the rest of the utterance went into a mic that is not there
+    assert g.feeder.wait_idle(scaled(10))  # the rest of the utterance went into a mic that is not there
     drain_fifo(g.feeder_fifo)
     replugged_at = time.monotonic()
     flag.unlink()

@@ -58,7 +58,7 @@ class SimulatorThread:
             self.call(self.sim.stop(), 10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
+            self._thread.join(scaled(5))
 
 
 class DatagramSink:

@@ -201,7 +201,7 @@ class FaultProxy:
             self._call(self._close(), timeout=5)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
+            self._thread.join(scaled(5))
 
     # -- on the proxy's loop ------------------------------------------------------------------
 

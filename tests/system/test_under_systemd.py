@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 from polybot_device.audio.filerig import FileRig, MicFeeder
-from tests.rig.timing import eventually
+from tests.rig.timing import eventually, scaled
 
 from .roots import Chroot, cached_root, native_arch, require_root_tools
 
@@ -109,7 +109,7 @@ class Simulator:
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(10)
+            self.proc.wait(scaled(10))
             self.proc = None
 
 
@@ -166,7 +166,7 @@ class System:
                 os.kill(self.pid, 9)
             except ProcessLookupError:
                 pass
-        self.unshare.wait(30)
+        self.unshare.wait(scaled(30))
         self.log.close()
 
 
