@@ -47,7 +47,7 @@ def test_mic_unplugged_mid_speech_is_mic_missing_and_translation_resumes_when_it
     replugged_at = time.monotonic()
     flag.unlink()
     back_s = g.wait_status("STATUS=Ready: listening", timeout=10, since=replugged_at) - replugged_at
-    g.fed.pop(1)  # the cut utterance: its translation is of what the mic heard, shorter by design
+    g.forget(1)  # the cut utterance: its translation is of what the mic heard, shorter by design
     g.say(1.4)
     tally = g.wait_translated(30)
     report(fault="USB mic unplugged mid-speech for ~3 s, then plugged back", detection_s=round(missing_s, 2),
@@ -112,7 +112,7 @@ def test_speaker_unplugged_mid_translation_recovers_and_plays_the_next_one(
     wait_log(g, "speaker 'polybot_speaker' open", opened, timeout=5)  # logged again when it is back
     back_s = time.monotonic() - replugged_at
     before = rig.speaker_raw.stat().st_size
-    g.fed.pop(1)  # the translation that was playing when the speaker went: cut, by nature
+    g.forget(1)  # the translation that was playing when the speaker went: cut, by nature
     g.say(1.4)
     tally = g.wait_translated(30)
     code, _ = g.daemon.terminate()  # closing the PCM flushes what the rig's file plugin held back
