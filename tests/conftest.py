@@ -5,6 +5,8 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from tests.rig.timing import ENV, time_factor
+
 
 @pytest.fixture
 def pins():
@@ -22,3 +24,16 @@ def plain_pins():
     yield Device.pin_factory
     Device.pin_factory.reset()
     Device.pin_factory = None
+
+
+def pytest_configure(config):
+    """A nonsense time factor stops the run before any test, with the reason."""
+    try:
+        time_factor()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config):
+    """Say which time factor the run waits with (tests/rig/timing.py)."""
+    return f"time factor {time_factor():g} (set {ENV} to choose; unset: load per core, at least 1)"

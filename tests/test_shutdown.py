@@ -5,14 +5,22 @@ import threading
 import time
 
 from polybot_device.background import call_in_daemon_thread
+from tests.rig.timing import scaled
 
 
 def test_a_slow_background_call_does_not_hold_up_the_loops_shutdown():
     release = threading.Event()
 
     async def main():
-        task = asyncio.create_task(call_in_daemon_thread(lambda: release.wait(30), "slow"))
-        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        running = asyncio.Event()
+
+        def slow():
+            loop.call_soon_threadsafe(running.set)
+            release.wait(30)
+
+        task = asyncio.create_task(call_in_daemon_thread(slow, "slow"))
+        await asyncio.wait_for(running.wait(), scaled(5))  # the blocking call is under way
         task.cancel()
 
     start = time.monotonic()

@@ -12,6 +12,7 @@ from polybot_device.audio.capture import MicCapture
 from polybot_device.audio.filerig import FileRig
 from polybot_device.config import AudioInputConfig
 from tests.audio.signals import active_region, peak, tone
+from tests.rig.timing import scaled
 
 
 async def _capture(config: AudioInputConfig, feeder, signal: np.ndarray, seconds: float):
@@ -21,11 +22,11 @@ async def _capture(config: AudioInputConfig, feeder, signal: np.ndarray, seconds
     mic = MicCapture(config, loop, lambda ok, reason: statuses.append((ok, reason)))
     mic.start()
     try:
-        await asyncio.wait_for(mic.read(), 3)  # open and flowing
+        await asyncio.wait_for(mic.read(), scaled(3))  # open and flowing
         feeder.feed(signal)
         chunks, have = [], 0
         while have < seconds * 24000 * 2:
-            chunk = await asyncio.wait_for(mic.read(), 2)
+            chunk = await asyncio.wait_for(mic.read(), scaled(2))
             chunks.append(chunk)
             have += len(chunk)
     finally:
@@ -80,7 +81,7 @@ def test_stop_returns_quickly_even_when_the_mic_goes_silent(file_rig):
         mic = MicCapture(AudioInputConfig(device=file_rig.mic_pcm, rate=48000, channels=2),
                          asyncio.get_running_loop(), lambda ok, reason: None)
         mic.start()
-        await asyncio.wait_for(mic.read(), 3)
+        await asyncio.wait_for(mic.read(), scaled(3))
         feeder.stop()  # the writer is gone: the next read blocks for ever
         loop = asyncio.get_running_loop()
         t0 = loop.time()

@@ -14,6 +14,7 @@ CHILD = textwrap.dedent(
     from polybot_device.audio.capture import MicCapture
     from polybot_device.audio.filerig import FileRig
     from polybot_device.config import AudioInputConfig
+    from tests.rig.timing import scaled
 
     rig_dir, unplug, xrun = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     rig = FileRig(rig_dir, mic_rate=48000, mic_channels=2)
@@ -30,16 +31,16 @@ CHILD = textwrap.dedent(
         mic = MicCapture(AudioInputConfig(device=rig.mic_pcm, rate=48000, channels=2),
                          loop, on_status, retry_s=0.2)
         mic.start()
-        first = await asyncio.wait_for(statuses.get(), 5)
-        await asyncio.wait_for(mic.read(), 3)
+        first = await asyncio.wait_for(statuses.get(), scaled(5))
+        await asyncio.wait_for(mic.read(), scaled(3))
 
         xrun.touch()                       # one overrun
         for _ in range(5):
-            await asyncio.wait_for(mic.read(), 3)
+            await asyncio.wait_for(mic.read(), scaled(3))
         xrun_consumed = not xrun.exists()
 
         unplug.touch()                     # pulled out mid-stream
-        gone = await asyncio.wait_for(statuses.get(), 5)
+        gone = await asyncio.wait_for(statuses.get(), scaled(5))
         mic.drain_nowait()
         try:                               # retried every 0.2 s, but reported only once
             await asyncio.wait_for(statuses.get(), 1.0)
@@ -48,8 +49,8 @@ CHILD = textwrap.dedent(
             repeated = False
         failures = mic.open_failures
         unplug.unlink()                    # plugged back in
-        back = await asyncio.wait_for(statuses.get(), 5)
-        chunk = await asyncio.wait_for(mic.read(), 3)
+        back = await asyncio.wait_for(statuses.get(), scaled(5))
+        chunk = await asyncio.wait_for(mic.read(), scaled(3))
         mic.stop()
         return dict(first=first, gone=gone, back=back, repeated=repeated, failures=failures,
                     xruns=mic.xruns, xrun_consumed=xrun_consumed, chunk_len=len(chunk), log=log)
@@ -86,6 +87,7 @@ SPEAKER_CHILD = textwrap.dedent(
     from polybot_device.audio.filerig import FileRig
     from polybot_device.audio.playback import SpeakerPlayback
     from polybot_device.config import AudioOutputConfig
+    from tests.rig.timing import scaled
 
     rig_dir, unplug = Path(sys.argv[1]), Path(sys.argv[2])
     rig = FileRig(rig_dir)
@@ -101,21 +103,21 @@ SPEAKER_CHILD = textwrap.dedent(
         speaker = SpeakerPlayback(AudioOutputConfig(device=rig.speaker_pcm, rate=48000, channels=2),
                                   asyncio.get_running_loop(), on_status, retry_s=0.2)
         speaker.start()
-        first = await asyncio.wait_for(statuses.get(), 5)
+        first = await asyncio.wait_for(statuses.get(), scaled(5))
         speaker.play(tone, "a")
-        idle_a = await asyncio.to_thread(speaker.wait_idle, 5)
+        idle_a = await asyncio.to_thread(speaker.wait_idle, scaled(5))
         unplug.touch()
         speaker.play(tone, "b")            # the write fails: No such device
-        gone = await asyncio.wait_for(statuses.get(), 5)
+        gone = await asyncio.wait_for(statuses.get(), scaled(5))
         try:
             await asyncio.wait_for(statuses.get(), 1.0)
             repeated = True
         except asyncio.TimeoutError:
             repeated = False
         unplug.unlink()
-        back = await asyncio.wait_for(statuses.get(), 5)
+        back = await asyncio.wait_for(statuses.get(), scaled(5))
         speaker.play(tone, "c")
-        idle_c = await asyncio.to_thread(speaker.wait_idle, 5)
+        idle_c = await asyncio.to_thread(speaker.wait_idle, scaled(5))
         played_c = speaker.played_ms("c")
         speaker.stop()
         return dict(first=first, gone=gone, back=back, repeated=repeated, idle_a=idle_a, idle_c=idle_c,

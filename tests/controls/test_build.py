@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from gpiozero import Button
@@ -16,6 +15,7 @@ from polybot_device.config import parse_config
 from polybot_device.controls import NO_GPIO, Gesture, build_controls
 from polybot_device.controls.config_error import read_controls, show_config_error
 from polybot_device.state import Link, StatusModel
+from tests.rig.timing import eventually, scaled
 
 NO_FACTORY_ENV = {k: v for k, v in os.environ.items() if not k.startswith("GPIOZERO_")}
 
@@ -43,7 +43,7 @@ asyncio.run(main())
 def test_a_machine_without_gpio_runs_without_controls_and_says_so_once():
     """This machine has no GPIO header: gpiozero finds no pin library, exactly as on a laptop."""
     proc = python(BUILD_ON_A_LAPTOP)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=scaled(60))
     assert proc.returncode == 0, err
     assert out.strip() == "controls: None"
     assert err.splitlines() == [f"INFO polybot_device.controls: {NO_GPIO}"]  # no gpiozero warnings either
@@ -75,7 +75,7 @@ def test_built_controls_show_the_status_and_deliver_gestures_then_release_every_
         assert controls.light.pattern == "listening"
         pins.pin(17).drive_low()
         pins.pin(17).drive_high()
-        gestures = [(await asyncio.wait_for(got.get(), 5)).gesture for _ in range(2)]
+        gestures = [(await asyncio.wait_for(got.get(), scaled(5))).gesture for _ in range(2)]
         controls.confirm_language("en")
         controls.close()
         return gestures
@@ -115,15 +115,17 @@ def test_show_config_error_blinks_the_config_error_pattern_until_sigterm(pins, t
     thread = threading.Thread(target=lambda: result.append(show_config_error(path)))
     thread.start()
     led = pins.pin(5)
-    deadline = time.monotonic() + 5
-    while len(led.states) < 9 and time.monotonic() < deadline:  # 4 flashes; the signal mask is set by now
-        time.sleep(0.05)
+    # Four flashes, the pause and the next cycle's first flash (the signal mask is set by now).
+    # The pattern's exact rhythm is test_lights' business (on a stepped clock); here: it is that
+    # pattern, shown until SIGTERM. Its pause is the longest dark stretch, three times the gaps.
+    states = eventually(lambda: list(led.states), 10, "four flashes and the pause", until=lambda s: len(s) >= 10)
     signal.pthread_kill(thread.ident, signal.SIGTERM)
-    thread.join(5)
+    thread.join(scaled(5))
     assert result == [0]
-    levels = [s.state for s in led.states]
-    assert levels[:9] == [0, 1, 0, 1, 0, 1, 0, 1, 0]
-    assert [round(s.timestamp, 1) for s in led.states[2:9]] == [0.2, 0.3, 0.2, 0.3, 0.2, 0.3, 0.2]
+    assert [s.state for s in states[:10]] == [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+    gaps = [states[i].timestamp for i in (3, 5, 7)]  # how long each dark gap between flashes lasted
+    pause = states[9].timestamp
+    assert pause > 2 * max(gaps), (gaps, pause)
     assert led.state == 0 and led.function == "input"
 
 
@@ -140,6 +142,6 @@ def test_show_config_error_exits_0_on_sigterm_with_or_without_gpio(tmp_path, env
     line = proc.stderr.readline()
     assert expected in line
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=10)
+    _, err = proc.communicate(timeout=scaled(10))
     assert proc.returncode == 0, err
     assert "SIGTERM: stopping" in err

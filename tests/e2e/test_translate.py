@@ -4,13 +4,13 @@ daemon as systemd runs it, and the simulator on loopback."""
 from __future__ import annotations
 
 import signal
-import time
 
 import numpy as np
 import pytest
 
 from polybot_device.demo import sample_wav
 from tests.e2e.conftest import SPEAKER_RATE, silence, speech_like, tone
+from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 
 
@@ -65,7 +65,7 @@ def test_tone_from_a_48k_stereo_mic_reaches_the_api_as_24k_mono_without_aliasing
     daemon.wait_ready()
     sim.wait_for(lambda: bool(sim.sim.sessions) and sim.sim.sessions[-1].client_events, timeout=20)
     feeder.feed(np.concatenate([tone(1000, 1.5, dbfs=-30), silence(0.5), tone(15000, 1.5, dbfs=-30), silence(1.0)]))
-    assert feeder.wait_idle(30)
+    assert feeder.wait_idle(scaled(30))
     session = sim.sim.sessions[-1]
     sim.wait_for(lambda: len(session.input_audio) >= 2 * 24000 * 4.0, timeout=20)
     daemon.terminate()
@@ -185,7 +185,7 @@ def test_interpreter_mode_translates_continuous_speech_end_to_end(sim, rig, feed
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.0)]))
     session = [s for s in sim.sim.sessions if s.kind == "translation"][-1]
     sim.wait_for(lambda: sum(e["type"] == "session.output_audio.delta" for e in session.events_sent) >= 5, timeout=20)
-    assert feeder.wait_idle(20)
+    assert feeder.wait_idle(scaled(20))
     code, _ = daemon.terminate()
     assert code == 0
     appends = [e for e in session.client_events if e["type"] == "session.input_audio_buffer.append"]
@@ -214,10 +214,7 @@ def test_sighup_reloads_languages_live_and_a_bad_reload_keeps_the_old_config(sim
     assert "German (de)" in updates()[-1]["session"]["instructions"]
     daemon.config_path.write_text("languages: [es, de]\nvad:\n  threshold: loud\n")
     daemon.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "reload refused" not in daemon.log():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: "reload refused" in daemon.log(), 10, "'reload refused' in the daemon's log")
     assert "vad.threshold" in daemon.log()
     assert daemon.proc.poll() is None and len(sim.sim.sessions) == 1
     code, _ = daemon.terminate()

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.faults.conftest import FAULT_API
+from tests.rig.timing import scaled
 
 pytestmark = pytest.mark.faults
 
@@ -51,7 +52,7 @@ def test_utterance_spoken_during_a_short_outage_is_translated_after_reconnect(st
     proxy.drop()
     g.wait_status("STATUS=Offline", timeout=5, since=cut_at)
     g.say(1.5)  # spoken while offline
-    assert g.feeder.wait_idle(10)
+    assert g.feeder.wait_idle(scaled(10))
     restored_at = time.monotonic()
     proxy.set_mode("pass")
     recovered_s = g.wait_live(live, timeout=15) - restored_at
@@ -77,7 +78,7 @@ def test_outage_longer_than_the_buffer_keeps_the_newest_audio_and_says_once_how_
     proxy.drop()
     g.say(1.0, tail_s=2.5)              # speech 1.0-2.0 s into the outage: beyond the buffer, must go
     g.say(1.3, lead_s=0.3, tail_s=0.7)  # speech 4.8-6.1 s; the link is back at ~6.8 s: kept
-    assert g.feeder.wait_idle(15)
+    assert g.feeder.wait_idle(scaled(15))
     restored_at = time.monotonic()
     proxy.set_mode("pass")
     live_at = g.wait_live(live, timeout=15)

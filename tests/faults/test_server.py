@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.faults.conftest import FAULT_API
+from tests.rig.timing import scaled
 
 pytestmark = pytest.mark.faults
 
@@ -31,7 +32,7 @@ def test_refused_key_is_an_auth_error_with_slow_retries_and_a_rotated_key_file_i
     g.daemon.wait_ready()
     g.wait_status("STATUS=API key refused", timeout=10)
     g.say(1.2)  # spoken while the key is refused: waits in the outage buffer
-    assert g.feeder.wait_idle(10)
+    assert g.feeder.wait_idle(scaled(10))
     refused = len(sim.sim.handshakes)
     new = key_file.with_suffix(".new")
     new.write_text(GOOD_KEY + "\n")

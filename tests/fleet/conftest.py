@@ -8,8 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,24 +16,14 @@ import pytest
 from polybot_device.fleet.journal import parse_native
 from tests.e2e.conftest import daemon_config, feeder, rig, sim, silence, speech_like  # noqa: F401 (fixtures)
 from tests.rig.daemon import REPO, DaemonProcess, DatagramSink
+from tests.rig.timing import scaled
 
 KEY = "sk-test-key-0123456789abcdef"
 
 
-def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "polybot_device", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
+                          timeout=scaled(timeout), cwd=REPO, env={**os.environ, **(env or {})})
 
 
 def one_utterance() -> np.ndarray:

@@ -11,7 +11,8 @@ import yaml
 
 from polybot_device.config import ConfigError, load_config
 from polybot_device.config import annotated_yaml, load_layered
-from tests.fleet.conftest import run_cli, wait_until
+from tests.fleet.conftest import run_cli
+from tests.rig.timing import eventually
 
 
 def write(path, text):
@@ -111,10 +112,10 @@ def test_sighup_rereads_the_dropins_and_a_broken_one_keeps_the_running_config(si
     daemon.wait_ready()
     site = write(daemon.config_path.parent / "conf.d" / "10-site.yaml", "languages: [de, en]\n")
     daemon.proc.send_signal(signal.SIGHUP)
-    wait_until(lambda: "reload: mode conversation, languages de, en" in daemon.log(), 10, "the reload")
+    eventually(lambda: "reload: mode conversation, languages de, en" in daemon.log(), 10, "the reload")
     site.write_text("languages: [de, en\n")
     daemon.proc.send_signal(signal.SIGHUP)
-    wait_until(lambda: "reload refused" in daemon.log(), 10, "the refusal")
+    eventually(lambda: "reload refused" in daemon.log(), 10, "the refusal")
     assert f"{site}: YAML syntax error" in daemon.log()
     assert daemon.proc.poll() is None
     code, _ = daemon.terminate()

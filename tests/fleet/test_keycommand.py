@@ -11,7 +11,8 @@ from polybot_device.apikey import KeySource, KeyUnavailable
 from polybot_device.redact import SecretRedactor
 from polybot_device.config import ConfigError
 from polybot_device.keycommand import KeyCommandFailed, run_key_command
-from tests.fleet.conftest import run_cli, wait_until
+from tests.fleet.conftest import run_cli
+from tests.rig.timing import eventually
 
 
 def script(path, body: str):
@@ -87,7 +88,7 @@ cat {key_file}
     daemon.notify.wait_for(lambda lines: "STATUS=Ready: listening" in lines, timeout=10)
     assert sim.sim.handshakes and daemon.proc.poll() is None
     assert len(calls.read_text().splitlines()) >= 3  # run before every connect attempt
-    health = wait_until(lambda: (lambda r: r.returncode == 0 and r)(daemon.health()), 10, "healthy")
+    health = eventually(daemon.health, 10, "healthy", until=lambda r: r.returncode == 0)
     assert health.stdout.startswith("healthy")
     code, _ = daemon.terminate()
     assert code == 0

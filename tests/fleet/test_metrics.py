@@ -15,7 +15,8 @@ from polybot_device.fleet.atomic import write_atomically
 from polybot_device.fleet.levels import FLOOR_DBFS, LevelMeter, mean_square, to_dbfs
 from polybot_device.fleet.metrics import Snapshot, render
 from polybot_device.state import State
-from tests.fleet.conftest import one_utterance, wait_until
+from tests.fleet.conftest import one_utterance
+from tests.rig.timing import eventually, scaled
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -68,9 +69,15 @@ def _exposition(i: int, lines: int) -> str:
     return f"# TYPE polybot_test_series gauge\n{body}# generation {i} end\n"
 
 
-def _hammer(path, writer) -> tuple[int, int, set[str]]:
-    """A writer thread replaces the file with big and small versions; the reader reads in a tight
-    loop. Returns (reads, torn reads, problems)."""
+REWRITES_SEEN = 50
+"""The atomic-replace check reads until it has seen the file change this many times: a count of
+rewrites, not of seconds, so a busy machine makes it slower, never weaker."""
+
+
+def _hammer(path, writer, enough) -> tuple[int, int, set[str]]:
+    """A writer thread replaces the file over and over with big and small versions; this thread reads
+    it back, each read checked to be one whole version that parses, until ``enough(rewrites_seen,
+    torn)`` says so. Returns (rewrites seen, torn reads, parse problems)."""
     versions = [_exposition(i, 4000 if i % 2 else 3) for i in range(6)]
     writer(path, versions[0])
     stop = threading.Event()
@@ -83,40 +90,47 @@ def _hammer(path, writer) -> tuple[int, int, set[str]]:
 
     thread = threading.Thread(target=write_loop, daemon=True)
     thread.start()
-    reads = torn = 0
+    seen = torn = 0
     problems: set[str] = set()
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        text = path.read_text()
-        reads += 1
-        if text not in versions:
-            torn += 1
-            continue
-        try:
-            list(text_string_to_metric_families(text))
-        except ValueError as exc:
-            problems.add(str(exc))
-    stop.set()
-    thread.join(5)
-    return reads, torn, problems
+    previous = versions[0]
+    deadline = time.monotonic() + scaled(60)
+    try:
+        while not enough(seen, torn):
+            assert time.monotonic() < deadline, f"only {seen} rewrites seen ({torn} torn) in {scaled(60):.0f} s"
+            text = path.read_text()
+            if text != previous:
+                seen += 1
+                previous = text
+            if text not in versions:
+                torn += 1
+                continue
+            try:
+                list(text_string_to_metric_families(text))
+            except ValueError as exc:
+                problems.add(str(exc))
+    finally:
+        stop.set()
+        thread.join(scaled(5))
+    return seen, torn, problems
 
 
 def test_metrics_file_is_never_seen_half_written_by_a_concurrent_reader(tmp_path):
-    reads, torn, problems = _hammer(tmp_path / "polybot.prom", write_atomically)
-    assert reads > 200
+    seen, torn, problems = _hammer(tmp_path / "polybot.prom", write_atomically,
+                                   lambda seen, torn: seen >= REWRITES_SEEN)
     assert torn == 0 and not problems
     assert [p.name for p in tmp_path.iterdir()] == ["polybot.prom"]  # no temp files left behind
     assert (os.stat(tmp_path / "polybot.prom").st_mode & 0o777) == 0o644  # node_exporter may read it
 
 
 def test_the_concurrent_reader_does_catch_a_plain_rewrite(tmp_path):
-    """The check above can fail: the same reader sees torn files when the file is rewritten in place."""
+    """The check above can fail: the same reader sees torn files when the file is rewritten in
+    place, well within the rewrites the check above watches."""
     def plain(path, text):
         with open(path, "w") as f:
             f.write(text)
 
-    _, torn, _ = _hammer(tmp_path / "polybot.prom", plain)
-    assert torn > 0
+    seen, torn, _ = _hammer(tmp_path / "polybot.prom", plain, lambda seen, torn: torn > 0 or seen >= REWRITES_SEEN)
+    assert torn > 0, f"no torn read in {seen} in-place rewrites"
 
 
 def test_daemon_writes_the_metrics_a_fleet_dashboard_needs(sim, rig, feeder, start_fleet_daemon, tmp_path):
@@ -125,7 +139,7 @@ def test_daemon_writes_the_metrics_a_fleet_dashboard_needs(sim, rig, feeder, sta
     sim.options.refuse_next = 2  # two HTTP 503s before the first session
     daemon = start_fleet_daemon(metrics={"textfile": str(prom), "interval_s": 1.0})
     daemon.wait_ready()
-    wait_until(lambda: prom.exists(), 10, "the metrics file")
+    eventually(lambda: prom.exists(), 10, "the metrics file")
     feeder.feed(one_utterance())
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
 
@@ -133,7 +147,7 @@ def test_daemon_writes_the_metrics_a_fleet_dashboard_needs(sim, rig, feeder, sta
         got = samples(prom.read_text())
         return got if got[("polybot_utterances_translated_total", ())] >= 1 else None
 
-    got = wait_until(translated, 10, "the utterance in the metrics")
+    got = eventually(translated, 10, "the utterance in the metrics")
     assert got[("polybot_response_latency_seconds_count", ())] >= 1
     assert 0 < got[("polybot_response_latency_seconds_sum", ())] < 10
     assert got[("polybot_reconnects_total", (("cause", "server_error"),))] == 2

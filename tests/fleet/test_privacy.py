@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 from polybot_device.config import load_config
-from tests.fleet.conftest import one_utterance, wait_until
+from tests.fleet.conftest import one_utterance
 from tests.rig.daemon import REPO
+from tests.rig.timing import eventually, scaled
 
 
 def test_kiosk_config_turns_transcripts_off():
@@ -25,7 +26,7 @@ def test_no_transcript_text_in_the_logs_when_log_transcripts_is_off(sim, rig, fe
     daemon.wait_ready()
     feeder.feed(one_utterance())
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
-    wait_until(lambda: journal.events("utterance"), 10, "the utterance entry")
+    eventually(lambda: journal.events("utterance"), 10, "the utterance entry")
     code, _ = daemon.terminate()
     assert code == 0
     # What the simulator said was heard and what it answered (see simulator/voice.py):
@@ -78,6 +79,12 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
 
 
+def played_out(lines: list[str]) -> bool:
+    """STATUS says listening again after it said speaking."""
+    speaking = "STATUS=Speaking the translation"
+    return speaking in lines and "STATUS=Ready: listening" in lines[lines.index(speaking):]
+
+
 def test_no_audio_file_is_written_by_the_daemon(sim, rig, feeder, start_fleet_daemon, tmp_path):
     prom = tmp_path / "metrics" / "polybot.prom"
     prom.parent.mkdir()
@@ -97,11 +104,12 @@ def test_no_audio_file_is_written_by_the_daemon(sim, rig, feeder, start_fleet_da
         daemon.wait_ready()
         feeder.feed(one_utterance())
         sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
-        time.sleep(1.5)  # the reply plays out; a metrics write happens
+        daemon.notify.wait_for(played_out, 15)  # the reply plays out...
+        eventually(prom.exists, 5, "the metrics file")  # ...and the metrics are written
         code, _ = daemon.terminate()
     finally:
         stop.set()
-        auditor.join(5)
+        auditor.join(scaled(5))
     assert code == 0
     assert rig.read_speaker().size > 0  # audio did flow, to the configured test output only
     allowed = {str(rig.speaker_raw), str(daemon.stderr_path), "/dev/null"}

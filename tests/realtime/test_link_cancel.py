@@ -13,6 +13,7 @@ from polybot_device.realtime.protocol import ConversationProtocol
 from polybot_device.realtime.session import SessionKind, SessionType
 from polybot_device.simulator import RealtimeSimulator, SimulatorOptions
 from polybot_device.state import StatusModel
+from tests.rig.timing import scaled
 
 
 def test_cancelling_the_link_at_any_moment_of_a_refused_session_stops_it():
@@ -27,10 +28,10 @@ def test_cancelling_the_link_at_any_moment_of_a_refused_session_stops_it():
                 link = RealtimeLink(config.api, keys, StatusModel(), Outbox(1000), lambda: kind, lambda a: None)
                 seen = len(sim.handshakes)
                 task = asyncio.create_task(link.run())
-                await sim.wait_for(lambda: len(sim.handshakes) > seen, timeout=5)
+                await sim.wait_for(lambda: len(sim.handshakes) > seen, timeout=scaled(5))
                 await asyncio.sleep((i % 40) * 0.0004)  # sweep the moment across the session's teardown
                 task.cancel()
-                done, _ = await asyncio.wait({task}, timeout=2)
+                done, _ = await asyncio.wait({task}, timeout=scaled(2))
                 assert done, f"link ignored cancellation {(i % 40) * 0.4:.1f} ms after the handshake"
                 assert task.cancelled()
 

@@ -29,6 +29,8 @@ import threading
 from collections import deque
 from typing import Any
 
+from tests.rig.timing import scaled
+
 RCVBUF_BYTES = 16384
 MODES = ("pass", "delay", "refuse", "blackhole")
 
@@ -185,8 +187,8 @@ class FaultProxy:
     def wait_connections(self, more_than: int, timeout: float) -> None:
         """Wait until more than ``more_than`` client connections have been accepted."""
         with self._accepted:
-            if not self._accepted.wait_for(lambda: self.connections > more_than, timeout):
-                raise TimeoutError(f"proxy: still {self.connections} connections after {timeout} s")
+            if not self._accepted.wait_for(lambda: self.connections > more_than, scaled(timeout)):
+                raise TimeoutError(f"proxy: still {self.connections} connections after {scaled(timeout):.1f} s")
 
     @property
     def open_connections(self) -> int:
@@ -199,12 +201,12 @@ class FaultProxy:
             self._call(self._close(), timeout=5)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
+            self._thread.join(scaled(5))
 
     # -- on the proxy's loop ------------------------------------------------------------------
 
     def _call(self, coro: Any, timeout: float = 10) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(scaled(timeout))
 
     async def _listen(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -8,6 +8,7 @@ import copy
 from openai import AsyncOpenAI
 
 from polybot_device.simulator import RealtimeSimulator, SimulatorOptions
+from tests.rig.timing import scaled
 
 from .helpers import SESSION_UPDATE, Client, b64, rms_dbfs, run, silence, tone, utterance
 from .validation import validate_client_event, validate_server_event
@@ -52,7 +53,7 @@ def test_every_event_of_a_full_utterance_is_valid_ga_protocol() -> None:
                 await client.append(utterance())
                 done = await client.until("response.done")
                 await client.until("rate_limits.updated")
-            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=5)
+            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=scaled(5))
 
         record = sim.sessions[0]
         assert record.events_sent == client.events

@@ -7,6 +7,7 @@ import base64
 from openai import AsyncOpenAI
 
 from polybot_device.simulator import RealtimeSimulator
+from tests.rig.timing import scaled
 
 from .helpers import Client, b64, rms_dbfs, run, silence, tone, utterance
 from .validation import validate_translation_client_event, validate_translation_server_event
@@ -36,7 +37,7 @@ def test_translation_session_events_are_valid_and_follow_speech() -> None:
                                     kind="session.input_audio_buffer.append")
                 await client.send({"type": "session.close"})
                 await client.until("session.closed")
-            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=5)
+            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=scaled(5))
 
         record = sim.sessions[0]
         assert record.kind == "translation" and record.close_code == 1000

@@ -26,13 +26,14 @@ import socket
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from polybot_device.audio.filerig import FileRig, MicFeeder
+from tests.rig.timing import eventually, scaled
 
 from .roots import Chroot, cached_root, native_arch, require_root_tools
 
@@ -87,15 +88,6 @@ audio:
 """
 
 
-def wait_until(what: str, check: Callable[[], bool], timeout: float, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 class Simulator:
     """`polybot-device simulate` from the installed venv, inside the root (same network)."""
 
@@ -117,7 +109,7 @@ class Simulator:
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(10)
+            self.proc.wait(scaled(10))
             self.proc = None
 
 
@@ -144,9 +136,9 @@ class System:
                 return True
             return False
 
-        wait_until("systemd to start", found, 30)
-        wait_until("systemd to answer", lambda: self.ctl("is-system-running", check=False).stdout.strip()
-                   in ("running", "degraded", "starting"), 60, every=0.3)
+        eventually(found, 30, "systemd to start", interval=0.1)
+        eventually(lambda: self.ctl("is-system-running", check=False).stdout.strip(), 60, "systemd to answer",
+                   until=lambda answer: answer in ("running", "degraded", "starting"), interval=0.3)
 
     def run(self, *argv: str, check: bool = True, timeout: float = 60,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -174,7 +166,7 @@ class System:
                 os.kill(self.pid, 9)
             except ProcessLookupError:
                 pass
-        self.unshare.wait(30)
+        self.unshare.wait(scaled(30))
         self.log.close()
 
 
@@ -237,34 +229,32 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 
 def wait_state(system: System, timeout: float, **want: str) -> dict[str, str]:
-    seen: dict[str, str] = {}
-
-    def check() -> bool:
-        nonlocal seen
-        seen = system.show()
+    def reached(seen: dict[str, str]) -> bool:
         # StatusText may carry a detail after the state's words: "Offline: reconnecting (why)".
         return all(seen.get(k) == v or (k == "StatusText" and seen.get(k, "").startswith(v + " ("))
                    for k, v in want.items())
 
     try:
-        wait_until(f"{want}", check, timeout, every=0.2)
+        return eventually(system.show, timeout, f"{want}", until=reached, interval=0.2)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}; last seen {seen}\n{system.journal()[-3000:]}") from None
-    return seen
+        raise AssertionError(f"{exc}\n{system.journal()[-3000:]}") from None
 
 
 def test_unit_is_active_only_after_ready_and_status_follows_the_daemon(system: System) -> None:
     system.ctl("stop", UNIT)
     system.ctl("start", "--no-block", UNIT)
     states: list[tuple[str, str]] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def record() -> str:
         s = system.show()
         if not states or states[-1] != (s["ActiveState"], s["StatusText"]):
             states.append((s["ActiveState"], s["StatusText"]))
-        if s["ActiveState"] in ("active", "failed"):
-            break
-        time.sleep(0.02)
+        return s["ActiveState"]
+
+    try:
+        eventually(record, 60, "the unit active or failed", until=lambda state: state in ("active", "failed"))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; states {states}\n{system.journal()[-4000:]}") from None
     # Type=notify: "activating" while the daemon starts, "active" once READY=1 arrived, and
     # READY=1 comes with the first STATUS= (a systemd that made it active on its own would
     # have no StatusText yet).
@@ -315,7 +305,7 @@ def test_translates_under_the_units_sandbox(system: System) -> None:
         played = rig.read_speaker()[before:, 0].astype(np.float64)
         return len(played) > SPEAKER_RATE // 2 and float(np.sqrt(np.mean(played ** 2))) > 100
 
-    wait_until("translated speech in the speaker file", spoke, 90, every=0.5)
+    eventually(spoke, 90, "translated speech in the speaker file", interval=0.5)
     assert "SIGSYS" not in system.journal()
 
 
@@ -346,9 +336,8 @@ def test_bad_config_fails_with_78_and_does_not_restart_loop(system: System) -> N
         assert "audio.input.rate" in system.journal()
         # OnFailure= ran the config-error LED unit, and its ExecCondition (exit status 78) let
         # its ExecStart run: `polybot-device show-config-error` (no GPIO here, so no LEDs).
-        wait_until("polybot-config-error.service to run", lambda: int(system.show(
-            "polybot-config-error.service", "ExecMainStartTimestampMonotonic")
-            ["ExecMainStartTimestampMonotonic"]) > 0, 15)
+        eventually(lambda: int(system.show("polybot-config-error.service", "ExecMainStartTimestampMonotonic")
+                               ["ExecMainStartTimestampMonotonic"]), 15, "polybot-config-error.service to run")
     finally:
         config.write_text(good)
         system.ctl("reset-failed", UNIT, check=False)
