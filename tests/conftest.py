@@ -1,10 +1,15 @@
-"""Fixtures every test directory shares. gpiozero's own mock pins stand in for the header: the code
-under test runs unchanged."""
+"""Fixtures every test directory shares (how the tree is organised: tests/README.md).
+
+gpiozero's own mock pins stand in for the header: the code under test runs unchanged. The whole
+gadget on loopback (tests/rig/loopback.py) and the daemon as the fleet sees it (tests/rig/fleet.py)
+are fixtures here too, so a test of a module can drive the real daemon wherever it lives."""
 
 import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from tests.rig.fleet import journal, short_tmp, start_fleet_daemon  # noqa: F401 - fixtures
+from tests.rig.loopback import feeder, rig, sim, start_daemon  # noqa: F401 - fixtures
 from tests.rig.timing import ENV, time_factor
 
 

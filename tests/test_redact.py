@@ -33,3 +33,11 @@ def test_a_key_that_was_read_never_reaches_a_log_record_even_in_a_traceback():
     assert redactor.filter(record)
     assert "plain-looking-secret" not in record.getMessage()
     assert record.exc_text is not None and "plain-looking-secret" not in record.exc_text
+
+
+def test_redactor_forgets_old_short_lived_keys_but_masks_recent_ones():
+    redactor = SecretRedactor()
+    for i in range(100):
+        redactor.add(f"ek_short_lived_{i:04d}")
+    assert len(redactor._secrets) == SecretRedactor.KEEP
+    assert "ek_short_lived_0099" in redactor._secrets and "ek_short_lived_0000" not in redactor._secrets

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from tests.e2e.conftest import daemon_config, silence, speech_like
+from tests.rig.loopback import daemon_config, silence, speech_like
 from tests.rig.inprocess import InProcessDaemon
 from tests.rig.timing import eventually, scaled
 from tests.validation import validate

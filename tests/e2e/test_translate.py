@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from polybot_device.demo import sample_wav
-from tests.e2e.conftest import SPEAKER_RATE, silence, speech_like, tone
+from tests.rig.loopback import SPEAKER_RATE, silence, speech_like, tone
 from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 

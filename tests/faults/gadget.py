@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polybot_device.audio.filerig import MicFeeder
-from tests.e2e.conftest import silence, speech_like
+from tests.rig.loopback import silence, speech_like
 from tests.rig.daemon import DaemonProcess, SimulatorThread
 
 LISTENING = "STATUS=Ready: listening"

@@ -9,21 +9,9 @@ import subprocess
 
 import pytest
 
-from polybot_device.fleet.runtime_state import STALE_AFTER_S, render, runtime_dir
-from tests.fleet.conftest import KEY, one_utterance, run_cli
+from polybot_device.fleet.runtime_state import STALE_AFTER_S, runtime_dir
+from tests.rig.fleet import KEY, one_utterance, run_cli, write_state
 from tests.rig.timing import eventually, scaled
-
-LIVE = {"state": "listening", "status": "Ready: listening", "detail": "", "link": "up", "mic_present": True,
-        "activity": "idle", "audio_age_s": 0.02, "session_age_s": 65.0, "busy": False, "utterances_translated": 3}
-
-
-def write_state(directory, **changes):
-    document = json.loads(render({**LIVE, **changes}))
-    for key in ("pid", "boottime_s", "boot_id"):
-        if key in changes:
-            document[key] = changes[key]
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "state.json").write_text(json.dumps(document, indent=0))
 
 
 def health(directory):

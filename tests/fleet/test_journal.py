@@ -10,7 +10,7 @@ import logging
 
 from polybot_device.fleet import journal as fleet_journal
 from polybot_device.fleet.journal import NativeSender, parse_native
-from tests.fleet.conftest import JournalSocket, one_utterance
+from tests.rig.fleet import JournalSocket, one_utterance
 from tests.rig.timing import eventually
 
 

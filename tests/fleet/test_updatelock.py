@@ -7,7 +7,7 @@ import json
 import os
 
 from polybot_device.fleet.updatelock import UpdateLock
-from tests.fleet.conftest import one_utterance
+from tests.rig.fleet import one_utterance
 from tests.rig.timing import eventually
 
 

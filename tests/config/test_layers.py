@@ -11,7 +11,7 @@ import yaml
 
 from polybot_device.config import ConfigError, load_config
 from polybot_device.config import annotated_yaml, load_layered
-from tests.fleet.conftest import run_cli
+from tests.rig.fleet import run_cli
 from tests.rig.timing import eventually
 
 

@@ -1,5 +1,6 @@
 """The whole gadget on one machine: FIFO-fed libasound mic -> daemon subprocess -> simulator on
-loopback -> libasound speaker file."""
+loopback -> libasound speaker file. Fixtures (``sim``, ``rig``, ``feeder``, ``start_daemon``) and the
+sounds to feed it; tests/conftest.py makes the fixtures available to every suite."""
 
 from __future__ import annotations
 

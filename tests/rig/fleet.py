@@ -1,8 +1,11 @@
-"""Fleet tests drive the real daemon (tests/rig/daemon.py) against the simulator, with a runtime
-directory, a journal stand-in and a metrics file of their own."""
+"""The daemon as the fleet sees it (tests/rig/daemon.py against the simulator): a runtime directory,
+a journal stand-in and a metrics file of its own, the CLI run as a fleet tool runs it, and state
+files made up for `health`. Fixtures (``short_tmp``, ``journal``, ``start_fleet_daemon``) are made
+available to every suite by tests/conftest.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +17,8 @@ import numpy as np
 import pytest
 
 from polybot_device.fleet.journal import parse_native
-from tests.e2e.conftest import daemon_config, feeder, rig, sim, silence, speech_like  # noqa: F401 (fixtures)
+from polybot_device.fleet.runtime_state import render
+from tests.rig.loopback import daemon_config, silence, speech_like
 from tests.rig.daemon import REPO, DaemonProcess, DatagramSink
 from tests.rig.timing import scaled
 
@@ -87,7 +91,7 @@ def journal(short_tmp):
 
 
 @pytest.fixture
-def start_fleet_daemon(tmp_path, rig, sim):  # noqa: F811
+def start_fleet_daemon(tmp_path, rig, sim):
     started: list[FleetDaemon] = []
 
     def start(name: str = "d", key: str | None = KEY, journal: JournalSocket | None = None,
@@ -100,3 +104,16 @@ def start_fleet_daemon(tmp_path, rig, sim):  # noqa: F811
     yield start
     for d in started:
         d.close()
+
+
+LIVE = {"state": "listening", "status": "Ready: listening", "detail": "", "link": "up", "mic_present": True,
+        "activity": "idle", "audio_age_s": 0.02, "session_age_s": 65.0, "busy": False, "utterances_translated": 3}
+
+
+def write_state(directory, **changes):
+    document = json.loads(render({**LIVE, **changes}))
+    for key in ("pid", "boottime_s", "boot_id"):
+        if key in changes:
+            document[key] = changes[key]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "state.json").write_text(json.dumps(document, indent=0))

@@ -8,10 +8,9 @@ import time
 import pytest
 
 from polybot_device.apikey import KeySource, KeyUnavailable
-from polybot_device.redact import SecretRedactor
 from polybot_device.config import ConfigError
 from polybot_device.keycommand import KeyCommandFailed, run_key_command
-from tests.fleet.conftest import run_cli
+from tests.rig.fleet import run_cli
 from tests.rig.timing import eventually
 
 
@@ -59,14 +58,6 @@ def test_daemon_with_a_key_command_that_does_not_exist_exits_78(tmp_path):
     config.write_text(f"api:\n  key_command: [{tmp_path / 'no-such-minter'}]\n")
     result = run_cli("run", "--config", str(config))
     assert result.returncode == 78 and "api.key_command" in result.stderr
-
-
-def test_redactor_forgets_old_short_lived_keys_but_masks_recent_ones():
-    redactor = SecretRedactor()
-    for i in range(100):
-        redactor.add(f"ek_short_lived_{i:04d}")
-    assert len(redactor._secrets) == SecretRedactor.KEEP
-    assert "ek_short_lived_0099" in redactor._secrets and "ek_short_lived_0000" not in redactor._secrets
 
 
 def test_a_rotated_key_is_picked_up_after_an_auth_error_and_never_logged(sim, rig, feeder, start_fleet_daemon, tmp_path):

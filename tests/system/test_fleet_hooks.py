@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.fleet.test_health import write_state
+from tests.rig.fleet import write_state
 from tests.rig.daemon import REPO
 
 FLEET = REPO / "image" / "fleet"
