@@ -60,7 +60,8 @@ def test_daemon_with_a_key_command_that_does_not_exist_exits_78(tmp_path):
     assert result.returncode == 78 and "api.key_command" in result.stderr
 
 
-def test_a_rotated_key_is_picked_up_after_an_auth_error_and_never_logged(sim, rig, feeder, start_fleet_daemon, tmp_path):
+def test_a_rotated_key_is_picked_up_after_an_auth_error_and_never_logged(
+        sim, rig, feeder, start_fleet_daemon, tmp_path):
     wrong, right = "ek_wrong_0123456789abcdefghij", "ek_right_9876543210zyxwvutsrq"
     sim.options.expected_key = right
     key_file, calls = tmp_path / "minted", tmp_path / "calls"

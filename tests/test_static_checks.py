@@ -24,5 +24,5 @@ def test_mypy_finds_no_type_error_in_the_package():
 
 
 def test_ruff_finds_nothing_to_complain_about():
-    result = _run("ruff", "check", "--no-fix", "polybot_device")
+    result = _run("ruff", "check", "--no-fix", "polybot_device", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr

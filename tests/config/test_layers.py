@@ -9,8 +9,7 @@ import signal
 import pytest
 import yaml
 
-from polybot_device.config import ConfigError, load_config
-from polybot_device.config import annotated_yaml, load_layered
+from polybot_device.config import ConfigError, annotated_yaml, load_config, load_layered
 from tests.rig.fleet import run_cli
 from tests.rig.timing import eventually
 
@@ -94,8 +93,11 @@ def test_check_config_prints_merged_values_with_their_origin_and_masks_secrets(m
     result = run_cli("check-config", str(main_file))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert any(line.strip().startswith("threshold: 0.6") and line.endswith("# from conf.d/10-site.yaml") for line in lines)
-    assert any(line.strip().startswith("silence_duration_ms: 600") and line.endswith("# from polybot.yaml") for line in lines)
+    def shown(key: str, origin: str) -> bool:
+        return any(line.strip().startswith(key) and line.endswith(origin) for line in lines)
+
+    assert shown("threshold: 0.6", "# from conf.d/10-site.yaml")
+    assert shown("silence_duration_ms: 600", "# from polybot.yaml")
     assert any(line.strip().startswith("eagerness: auto") and line.endswith("# default") for line in lines)
     assert any(line.strip().startswith("key_command:") and line.endswith("# from conf.d/60-key.yaml") for line in lines)
     assert "devtoken123456" not in result.stdout and "sk-inline-0123456789" not in result.stdout

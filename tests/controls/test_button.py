@@ -125,8 +125,8 @@ async def run_buttons(pins, setups, stalls=False, timeout=60.0, scale=1.0):
 
 def finger_report(finger):
     """What the finger really did, for a failure message: was it the test thread that ran late?"""
-    downs = [round(r - p, 3) for p, r in zip(finger.pressed_at, finger.released_at)]
-    ups = [round(p - r, 3) for r, p in zip(finger.released_at, finger.pressed_at[1:])]
+    downs = [round(r - p, 3) for p, r in zip(finger.pressed_at, finger.released_at, strict=False)]
+    ups = [round(p - r, 3) for r, p in zip(finger.released_at, finger.pressed_at[1:], strict=False)]
     return f"press lengths {downs}, pauses {ups}"
 
 
@@ -215,7 +215,7 @@ def test_random_gestures_on_two_buttons_under_load_are_all_recognised_in_order(p
         scripts.append((expected, presses))
     with cpu_burner():
         results = asyncio.run(run_buttons(pins, setups, stalls=True, scale=scale))
-    for (events, _, finger), (expected, presses) in zip(results, scripts):
+    for (events, _, finger), (expected, presses) in zip(results, scripts, strict=True):
         assert gestures_only(events) == expected, finger_report(finger)
         assert [e.gesture for e in events].count(G.PRESSED) == presses
         # Every press belongs to exactly one gesture.

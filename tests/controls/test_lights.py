@@ -65,7 +65,7 @@ def same(observed, expected):
     return len(observed) == len(expected) and all(
         level == want and (length == want_length or (length is not None and want_length is not None
                                                      and abs(length - want_length) < 1e-9))
-        for (level, length), (want, want_length) in zip(observed, expected))
+        for (level, length), (want, want_length) in zip(observed, expected, strict=True))
 
 
 def test_each_state_has_its_documented_pattern_and_no_two_look_alike(pins):

@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 import pytest
-from tests.rig.loopback import daemon_config, silence, speech_like
+
 from tests.rig.inprocess import InProcessDaemon
+from tests.rig.loopback import daemon_config, silence, speech_like
 from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 
@@ -123,7 +124,8 @@ def test_any_press_while_a_translation_plays_stops_it_and_truncates(sim, rig, fe
     played = lambda: d.call(lambda: d.translator.playback.played_total_frames)  # noqa: E731
     before = played()
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.0)]))
-    sim.wait_for(lambda: any(e["type"] == "response.output_audio.delta" for s in sim.sim.sessions for e in s.events_sent), 30)
+    sim.wait_for(lambda: any(e["type"] == "response.output_audio.delta"
+                             for s in sim.sim.sessions for e in s.events_sent), 30)
     eventually(lambda: played() - before, 10, "0.2 s of the translation played (frames)",
                until=lambda frames: frames >= rig.speaker_rate * 0.2)
     press(pins)
@@ -138,7 +140,8 @@ def test_language_switch_while_someone_speaks_loses_none_of_it(sim, rig, feeder,
     d = daemon(languages=["es", "en", "fr"], vad={"silence_duration_ms": 600})
     wait_live(sim, d)
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.2)]))
-    sim.wait_for(lambda: any(e["type"] == "input_audio_buffer.speech_started" for e in sim.sim.sessions[-1].events_sent), 10)
+    sim.wait_for(lambda: any(e["type"] == "input_audio_buffer.speech_started"
+                             for e in sim.sim.sessions[-1].events_sent), 10)
     time.sleep(0.8)
     press(pins)
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
@@ -158,4 +161,5 @@ def test_volume_buttons_step_the_speaker_volume(sim, rig, feeder, daemon, pins):
         pins.pin(pin).drive_low()
         time.sleep(0.08)
         pins.pin(pin).drive_high()
-        eventually(lambda: d.translator.volume.percent, 5, f"volume {expected} %", until=lambda v: v == expected)
+        eventually(lambda: d.translator.volume.percent, 5, f"volume {expected} %",
+                   until=lambda v, expected=expected: v == expected)

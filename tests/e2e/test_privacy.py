@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from polybot_device.config import load_config
-from tests.rig.fleet import one_utterance
 from tests.rig.daemon import REPO
+from tests.rig.fleet import one_utterance
 from tests.rig.timing import eventually, scaled
 
 

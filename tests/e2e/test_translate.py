@@ -88,7 +88,8 @@ def test_speaking_over_a_translation_stops_it_and_truncates_what_was_heard(sim, 
     daemon = start_daemon(audio={"echo_gate": False})
     daemon.wait_ready()
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(0.8)]))
-    session_ready = lambda: any(e["type"] == "response.output_audio.delta" for s in sim.sim.sessions for e in s.events_sent)  # noqa: E731
+    def session_ready() -> bool:
+        return any(e["type"] == "response.output_audio.delta" for s in sim.sim.sessions for e in s.events_sent)
     sim.wait_for(session_ready, timeout=30)
     feeder.feed(np.concatenate([speech_like(1.0), silence(1.0)]))
     truncates = lambda: [e for e in sim.sim.client_events if e["type"] == "conversation.item.truncate"]  # noqa: E731
@@ -101,7 +102,8 @@ def test_speaking_over_a_translation_stops_it_and_truncates_what_was_heard(sim, 
     assert "barge-in" in daemon.log()
 
 
-def test_server_drop_mid_stream_is_followed_by_a_reconnect_and_later_speech_is_translated(sim, rig, feeder, start_daemon):
+def test_server_drop_mid_stream_is_followed_by_a_reconnect_and_later_speech_is_translated(
+        sim, rig, feeder, start_daemon):
     sim.options.drop_after_deltas = 2
     daemon = start_daemon()
     daemon.wait_ready()
@@ -158,8 +160,8 @@ def test_ready_without_network_and_status_says_so(tmp_path, rig, feeder, start_d
     sim.close()  # nothing listens any more: connection refused
     daemon = start_daemon()
     daemon.wait_ready(timeout=15)
-    daemon.notify.wait_for(lambda lines: any(l.startswith("STATUS=Connecting") or l.startswith("STATUS=Offline")
-                                             for l in lines), timeout=10)
+    daemon.notify.wait_for(lambda lines: any(line.startswith(("STATUS=Connecting", "STATUS=Offline"))
+                                             for line in lines), timeout=10)
     code, seconds = daemon.terminate()
     assert code == 0 and seconds < 2.0
 
@@ -169,11 +171,12 @@ def test_status_follows_the_conversation(sim, rig, feeder, start_daemon):
     daemon.wait_ready()
     feeder.feed(np.concatenate([silence(0.3), speech_like(1.0), silence(1.0)]))
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
-    daemon.notify.wait_for(lambda lines: "STATUS=Ready: listening" in lines[lines.index("STATUS=Speaking the translation"):]
-                           if "STATUS=Speaking the translation" in lines else False, timeout=15)
+    speaking = "STATUS=Speaking the translation"
+    daemon.notify.wait_for(
+        lambda lines: speaking in lines and "STATUS=Ready: listening" in lines[lines.index(speaking):], timeout=15)
     daemon.terminate()
-    statuses = [l for l in daemon.notify.lines() if l.startswith("STATUS=")]
-    order = [s for s in ("STATUS=Ready: listening", "STATUS=Hearing speech", "STATUS=Speaking the translation") if s in statuses]
+    statuses = [line for line in daemon.notify.lines() if line.startswith("STATUS=")]
+    order = [s for s in ("STATUS=Ready: listening", "STATUS=Hearing speech", speaking) if s in statuses]
     assert order == ["STATUS=Ready: listening", "STATUS=Hearing speech", "STATUS=Speaking the translation"]
 
 

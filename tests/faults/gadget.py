@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polybot_device.audio.filerig import MicFeeder
-from tests.rig.loopback import silence, speech_like
 from tests.rig.daemon import DaemonProcess, SimulatorThread
+from tests.rig.loopback import silence, speech_like
 
 LISTENING = "STATUS=Ready: listening"
 HEARING = "STATUS=Hearing speech"
@@ -58,7 +58,7 @@ def tally(fed: list[float], answered: list[int], rig_lost_s: list[float] | None 
     it); answers left over are duplicates (of a length that was spoken) or spurious (fragments)."""
     lost = list(rig_lost_s or [0.0] * len(fed))
     result = Tally(list(fed), list(answered), rig_lost_s=lost)
-    heard = [seconds - missing for seconds, missing in zip(fed, lost)]
+    heard = [seconds - missing for seconds, missing in zip(fed, lost, strict=True)]
     unmatched = list(answered)
     for seconds in heard:
         hit = next((a for a in unmatched if abs(a - seconds * 10) <= 1.5), None)

@@ -7,6 +7,7 @@ generous for a loaded 2-core machine but far below what a person would call "stu
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -57,8 +58,9 @@ def test_utterance_spoken_during_a_short_outage_is_translated_after_reconnect(st
     proxy.set_mode("pass")
     recovered_s = g.wait_live(live, timeout=15) - restored_at
     tally = g.wait_translated(30)
-    report(fault=f"outage of {restored_at - cut_at:.1f} s, utterance spoken during it", recovery_s=round(recovered_s, 2),
-           fed=len(tally.fed), translated=tally.translated, duplicates=tally.duplicates)
+    report(fault=f"outage of {restored_at - cut_at:.1f} s, utterance spoken during it",
+           recovery_s=round(recovered_s, 2), fed=len(tally.fed), translated=tally.translated,
+           duplicates=tally.duplicates)
     assert tally.lost == 0, tally
     assert recovered_s < FAULT_API["backoff_max_s"] + 2  # at worst one capped backoff delay
 
@@ -123,7 +125,7 @@ def test_server_5xx_handshakes_back_off_exponentially_with_jitter(start_gadget, 
     attempts = [h.at for h in sim.sim.handshakes]
     statuses = [h.status for h in sim.sim.handshakes]
     assert statuses == [503, 503, 503, 101], statuses
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     # Full jitter: the k-th delay is uniform in [0, 0.5 * 2**k] (capped at 10 s); allow 0.5 s of work.
     for k, gap in enumerate(gaps):
         assert gap <= min(FAULT_API["backoff_max_s"], FAULT_API["backoff_initial_s"] * 2 ** k) + 0.5, gaps

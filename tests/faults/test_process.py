@@ -18,9 +18,9 @@ import polybot_device.app
 from polybot_device.apikey import KeySource
 from polybot_device.cli import serve
 from polybot_device.config import parse_config
-from tests.rig.loopback import daemon_config
 from tests.faults.conftest import FAULT_API, KEY
 from tests.rig.daemon import REPO, NotifySocket
+from tests.rig.loopback import daemon_config
 from tests.rig.timing import scaled
 
 pytestmark = pytest.mark.faults

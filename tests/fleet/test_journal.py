@@ -61,6 +61,7 @@ def test_event_helpers_put_fields_on_the_record(caplog):
         fleet_journal.utterance("one-way", "de", 0.8421)
         fleet_journal.fault("network", "offline", "network error: No route to host")
     utterance, fault = caplog.records
-    assert (utterance.POLYBOT_EVENT, utterance.POLYBOT_LANGUAGE, utterance.POLYBOT_LATENCY_S) == ("utterance", "de", "0.842")
+    fields = (utterance.POLYBOT_EVENT, utterance.POLYBOT_LANGUAGE, utterance.POLYBOT_LATENCY_S)
+    assert fields == ("utterance", "de", "0.842")
     assert (fault.POLYBOT_EVENT, fault.POLYBOT_CAUSE, fault.POLYBOT_STATE) == ("fault", "network", "offline")
     assert fault.levelno == logging.WARNING

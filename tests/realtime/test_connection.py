@@ -22,13 +22,14 @@ def test_cancelling_the_link_at_any_moment_of_a_refused_session_stops_it():
         async with RealtimeSimulator(options) as sim:
             config = parse_config({"api": {"url": sim.url, "auth_retry_s": 1.0}})
             ids = EventIds()
-            kind = SessionKind(SessionType.REALTIME, "m", lambda: ConversationProtocol(session_update(config, "x", "e"), ids))
+            kind = SessionKind(SessionType.REALTIME, "m",
+                               lambda: ConversationProtocol(session_update(config, "x", "e"), ids))
             keys = KeySource(None, environ={"OPENAI_API_KEY": "sk-wrong-111111111111"})
             for i in range(120):
                 link = RealtimeLink(config.api, keys, StatusModel(), Outbox(1000), lambda: kind, lambda a: None)
                 seen = len(sim.handshakes)
                 task = asyncio.create_task(link.run())
-                await sim.wait_for(lambda: len(sim.handshakes) > seen, timeout=scaled(5))
+                await sim.wait_for(lambda seen=seen: len(sim.handshakes) > seen, timeout=scaled(5))
                 await asyncio.sleep((i % 40) * 0.0004)  # sweep the moment across the session's teardown
                 task.cancel()
                 done, _ = await asyncio.wait({task}, timeout=scaled(2))

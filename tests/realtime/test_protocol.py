@@ -7,9 +7,16 @@ import pytest
 
 from polybot_device.config import parse_config
 from polybot_device.realtime import events as ev
+from polybot_device.realtime.actions import (
+    Play,
+    ResponseFinished,
+    Send,
+    SessionLive,
+    SessionOver,
+    SpeechStarted,
+    Transcript,
+)
 from polybot_device.realtime.instructions import conversation_instructions, one_way_instructions
-from polybot_device.realtime.actions import (Play, ResponseFinished, Send, SessionLive, SessionOver, SpeechStarted,
-                                             Transcript)
 from polybot_device.realtime.protocol import ConversationProtocol
 from tests.validation import validate
 

@@ -83,7 +83,7 @@ class DatagramSink:
         while not self._stop:
             try:
                 data = self.sock.recv(self._recv_bytes)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -137,7 +137,7 @@ class DaemonProcess:
             full_env["OPENAI_API_KEY"] = key
         if watchdog_usec is not None:
             full_env["WATCHDOG_USEC"] = str(watchdog_usec)
-        self._stderr = open(self.stderr_path, "w")
+        self._stderr = open(self.stderr_path, "w")  # noqa: SIM115 - the daemon writes it until close()
         self.proc = subprocess.Popen([sys.executable, "-m", "polybot_device", "run", "--config", str(self.config_path)],
                                      env=full_env, stdout=self._stderr, stderr=subprocess.STDOUT, cwd=REPO)
 

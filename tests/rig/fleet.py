@@ -18,8 +18,8 @@ import pytest
 
 from polybot_device.fleet.journal import parse_native
 from polybot_device.fleet.runtime_state import render
-from tests.rig.loopback import daemon_config, silence, speech_like
 from tests.rig.daemon import REPO, DaemonProcess, DatagramSink
+from tests.rig.loopback import daemon_config, silence, speech_like
 from tests.rig.timing import scaled
 
 KEY = "sk-test-key-0123456789abcdef"

@@ -36,7 +36,7 @@ MODES = ("pass", "delay", "refuse", "blackhole")
 
 
 class _Side(asyncio.Protocol):
-    def __init__(self, link: "_Link", name: str) -> None:
+    def __init__(self, link: _Link, name: str) -> None:
         self.link, self.name = link, name
         self.transport: asyncio.Transport | None = None
 
@@ -59,7 +59,7 @@ class _Side(asyncio.Protocol):
 class _Link:
     """One client connection and its upstream connection."""
 
-    def __init__(self, proxy: "FaultProxy") -> None:
+    def __init__(self, proxy: FaultProxy) -> None:
         self.proxy = proxy
         self.client: _Side | None = None
         self.upstream: _Side | None = None

@@ -45,11 +45,13 @@ def test_wrong_key_is_refused_at_the_handshake_with_401() -> None:
 def test_wrong_key_can_be_refused_with_an_error_event_and_close_1008() -> None:
     async def body() -> None:
         options = SimulatorOptions(expected_key="sk-good", auth_failure="event")
-        async with RealtimeSimulator(options) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}", key="sk-bad") as client:
-                error = await client.recv()
-                with pytest.raises(ConnectionClosed) as closed:
-                    await client.recv()
+        async with (
+            RealtimeSimulator(options) as sim,
+            Client.connect(f"{sim.url}?model={MODEL}", key="sk-bad") as client,
+        ):
+            error = await client.recv()
+            with pytest.raises(ConnectionClosed) as closed:
+                await client.recv()
         assert error["type"] == "error" and error["error"]["code"] == "invalid_api_key"
         validate_server_event(error)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
@@ -110,12 +112,14 @@ def test_drop_after_deltas_aborts_mid_response_once() -> None:
 
 def test_session_max_s_expires_the_session_with_close_1001() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(SimulatorOptions(session_max_s=0.2)) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.until("session.created")
-                error = await client.until("error")
-                with pytest.raises(ConnectionClosed) as closed:
-                    await client.recv()
+        async with (
+            RealtimeSimulator(SimulatorOptions(session_max_s=0.2)) as sim,
+            Client.connect(f"{sim.url}?model={MODEL}") as client,
+        ):
+            await client.until("session.created")
+            error = await client.until("error")
+            with pytest.raises(ConnectionClosed) as closed:
+                await client.recv()
         assert error["error"]["code"] == "session_expired"
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
         assert sim.sessions[0].close_code == 1001
@@ -146,14 +150,13 @@ def test_half_open_connection_is_noticed_by_a_client_that_pings() -> None:
 
 def test_held_connection_answers_once_the_hold_ends() -> None:
     async def body() -> None:
-        async with RealtimeSimulator() as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}", ping_interval=None) as client:
-                await client.until("session.created")
-                sim.hold_silent(0.5)
-                await client.send(SESSION_UPDATE)
-                await client.nothing_for(0.2)
-                assert (await client.recv(timeout=5))["type"] == "session.updated"
-                assert len(sim.client_events) == 1  # it was read only after the hold
+        async with RealtimeSimulator() as sim, Client.connect(f"{sim.url}?model={MODEL}", ping_interval=None) as client:
+            await client.until("session.created")
+            sim.hold_silent(0.5)
+            await client.send(SESSION_UPDATE)
+            await client.nothing_for(0.2)
+            assert (await client.recv(timeout=5))["type"] == "session.updated"
+            assert len(sim.client_events) == 1  # it was read only after the hold
 
     run(body)
 
@@ -197,15 +200,17 @@ def test_injected_errors_and_raw_frames_reach_every_session() -> None:
 
 def test_response_delay_postpones_the_answer() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(SimulatorOptions(pace=50, response_delay_s=0.3)) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.send(SESSION_UPDATE)
-                await client.append(silence(200) + tone(600) + silence(600))
-                await client.until("input_audio_buffer.committed")
-                loop = asyncio.get_running_loop()
-                committed_at = loop.time()
-                await client.until("response.created")
-                assert loop.time() - committed_at >= 0.25
+        async with (
+            RealtimeSimulator(SimulatorOptions(pace=50, response_delay_s=0.3)) as sim,
+            Client.connect(f"{sim.url}?model={MODEL}") as client,
+        ):
+            await client.send(SESSION_UPDATE)
+            await client.append(silence(200) + tone(600) + silence(600))
+            await client.until("input_audio_buffer.committed")
+            loop = asyncio.get_running_loop()
+            committed_at = loop.time()
+            await client.until("response.created")
+            assert loop.time() - committed_at >= 0.25
 
     run(body)
 

@@ -90,19 +90,18 @@ def test_openai_sdk_translation_client_gets_audio_for_each_stretch_of_speech() -
 
 def test_translation_refuses_conversation_events_and_unknown_settings() -> None:
     async def body() -> None:
-        async with RealtimeSimulator() as sim:
-            async with Client.connect(f"{sim.url}/translations?model={MODEL}") as client:
-                await client.until("session.created")
-                await client.send({"type": "input_audio_buffer.append", "event_id": "ev_1",
-                                   "audio": b64(silence(200))})
-                error = (await client.until("error"))["error"]
-                assert error["event_id"] == "ev_1" and error["code"] == "invalid_value"
-                await client.send({"type": "session.update",
-                                   "session": {"audio": {"output": {"voice": "marin"}}}})
-                error = (await client.until("error"))["error"]
-                assert error["param"] == "session.audio.output.voice"
-                await client.send(UPDATE)
-                await client.until("session.updated")
+        async with RealtimeSimulator() as sim, Client.connect(f"{sim.url}/translations?model={MODEL}") as client:
+            await client.until("session.created")
+            await client.send({"type": "input_audio_buffer.append", "event_id": "ev_1",
+                               "audio": b64(silence(200))})
+            error = (await client.until("error"))["error"]
+            assert error["event_id"] == "ev_1" and error["code"] == "invalid_value"
+            await client.send({"type": "session.update",
+                               "session": {"audio": {"output": {"voice": "marin"}}}})
+            error = (await client.until("error"))["error"]
+            assert error["param"] == "session.audio.output.voice"
+            await client.send(UPDATE)
+            await client.until("session.updated")
         for event in sim.sessions[0].events_sent:
             validate_translation_server_event(event)
 

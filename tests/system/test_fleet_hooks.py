@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from tests.rig.fleet import write_state
 from tests.rig.daemon import REPO
+from tests.rig.fleet import write_state
 
 FLEET = REPO / "image" / "fleet"
 WAIT_IDLE = FLEET / "mender" / "ArtifactInstall_Enter_50_polybot-wait-idle"
