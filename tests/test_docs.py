@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from polybot_device.config import all_key_paths
-from polybot_device.config_docs import BEGIN, DEFAULT_DOC, END, markdown_table, rewrite
+from polybot_device.config.reference import BEGIN, DEFAULT_DOC, END, markdown_table, rewrite
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -19,7 +19,7 @@ CONFIGURATION = REPO / DEFAULT_DOC
 def test_config_table_is_current():
     text = CONFIGURATION.read_text()
     table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert table == markdown_table(), f"run: python -m polybot_device.config_docs {DEFAULT_DOC}"
+    assert table == markdown_table(), f"run: python -m polybot_device.config.reference {DEFAULT_DOC}"
 
 
 def test_every_config_key_is_documented():

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from polybot_device.audio.filerig import FileRig
-from tests.e2e.conftest import daemon_config, feeder, rig, sim  # noqa: F401 - fixtures
 from tests.faults.gadget import Gadget
 from tests.rig.daemon import DaemonProcess, SimulatorThread
+from tests.rig.loopback import daemon_config
 from tests.rig.netshim import uplink_env  # noqa: F401 - fixture
 from tests.rig.proxy import FaultProxy
 from tests.rig.unplug import unplug_shim  # noqa: F401 - fixture

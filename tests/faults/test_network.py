@@ -7,12 +7,14 @@ generous for a loaded 2-core machine but far below what a person would call "stu
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
 import pytest
 
 from tests.faults.conftest import FAULT_API
+from tests.rig.timing import scaled
 
 pytestmark = pytest.mark.faults
 
@@ -51,13 +53,14 @@ def test_utterance_spoken_during_a_short_outage_is_translated_after_reconnect(st
     proxy.drop()
     g.wait_status("STATUS=Offline", timeout=5, since=cut_at)
     g.say(1.5)  # spoken while offline
-    assert g.feeder.wait_idle(10)
+    assert g.feeder.wait_idle(scaled(10))
     restored_at = time.monotonic()
     proxy.set_mode("pass")
     recovered_s = g.wait_live(live, timeout=15) - restored_at
     tally = g.wait_translated(30)
-    report(fault=f"outage of {restored_at - cut_at:.1f} s, utterance spoken during it", recovery_s=round(recovered_s, 2),
-           fed=len(tally.fed), translated=tally.translated, duplicates=tally.duplicates)
+    report(fault=f"outage of {restored_at - cut_at:.1f} s, utterance spoken during it",
+           recovery_s=round(recovered_s, 2), fed=len(tally.fed), translated=tally.translated,
+           duplicates=tally.duplicates)
     assert tally.lost == 0, tally
     assert recovered_s < FAULT_API["backoff_max_s"] + 2  # at worst one capped backoff delay
 
@@ -77,7 +80,7 @@ def test_outage_longer_than_the_buffer_keeps_the_newest_audio_and_says_once_how_
     proxy.drop()
     g.say(1.0, tail_s=2.5)              # speech 1.0-2.0 s into the outage: beyond the buffer, must go
     g.say(1.3, lead_s=0.3, tail_s=0.7)  # speech 4.8-6.1 s; the link is back at ~6.8 s: kept
-    assert g.feeder.wait_idle(15)
+    assert g.feeder.wait_idle(scaled(15))
     restored_at = time.monotonic()
     proxy.set_mode("pass")
     live_at = g.wait_live(live, timeout=15)
@@ -122,7 +125,7 @@ def test_server_5xx_handshakes_back_off_exponentially_with_jitter(start_gadget, 
     attempts = [h.at for h in sim.sim.handshakes]
     statuses = [h.status for h in sim.sim.handshakes]
     assert statuses == [503, 503, 503, 101], statuses
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     # Full jitter: the k-th delay is uniform in [0, 0.5 * 2**k] (capped at 10 s); allow 0.5 s of work.
     for k, gap in enumerate(gaps):
         assert gap <= min(FAULT_API["backoff_max_s"], FAULT_API["backoff_initial_s"] * 2 ** k) + 0.5, gaps

@@ -109,8 +109,8 @@ def image_root(tmp_path_factory: pytest.TempPathFactory):
 
 def owner_of(root: Path, inside: str) -> tuple[str, str, int]:
     st = (root / inside.lstrip("/")).stat()
-    users = {int(l.split(":")[2]): l.split(":")[0] for l in (root / "etc/passwd").read_text().splitlines()}
-    groups = {int(l.split(":")[2]): l.split(":")[0] for l in (root / "etc/group").read_text().splitlines()}
+    users = {int(e.split(":")[2]): e.split(":")[0] for e in (root / "etc/passwd").read_text().splitlines()}
+    groups = {int(e.split(":")[2]): e.split(":")[0] for e in (root / "etc/group").read_text().splitlines()}
     return users[st.st_uid], groups[st.st_gid], stat.S_IMODE(st.st_mode)
 
 
@@ -177,5 +177,5 @@ def test_first_boot_import_with_its_real_paths(image_root: Chroot) -> None:
 
 def test_image_has_no_root_password(image_root: Chroot) -> None:
     shadow = image_root.path("/etc/shadow").read_text().splitlines()
-    root_hash = next(l.split(":")[1] for l in shadow if l.startswith("root:"))
+    root_hash = next(entry.split(":")[1] for entry in shadow if entry.startswith("root:"))
     assert root_hash.startswith("!")  # locked by the stage (usermod --lock), not just unset
