@@ -24,9 +24,16 @@ from dataclasses import dataclass
 from ..audio.wire import BYTES_PER_MS
 
 
+LIVE_SLACK_MS = 500
+"""``pending`` always holds at least this much, whatever ``capacity_ms`` says: while a session is
+live, audio waits there between two wake-ups of the sender, so a bound of 0 (``outage_buffer_s:
+0``, "keep nothing while offline") must not drop the live audio before it is sent."""
+
+
 class Outbox:
     def __init__(self, capacity_ms: int, lead_ms: int = 1000) -> None:
         self.capacity_ms = capacity_ms
+        self._pending_limit = max(capacity_ms, LIVE_SLACK_MS) * BYTES_PER_MS
         self.lead_ms = lead_ms
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
@@ -44,8 +51,7 @@ class Outbox:
     def append(self, chunk: bytes) -> None:
         self._pending.append(chunk)
         self._pending_bytes += len(chunk)
-        limit = self.capacity_ms * BYTES_PER_MS
-        while self._pending_bytes > limit and self._pending:
+        while self._pending_bytes > self._pending_limit and self._pending:
             old = self._pending.popleft()
             self._pending_bytes -= len(old)
             self.dropped_ms += len(old) / BYTES_PER_MS

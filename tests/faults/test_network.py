@@ -97,6 +97,16 @@ def test_outage_longer_than_the_buffer_keeps_the_newest_audio_and_says_once_how_
     assert restored_at - cut_at - buffer_s - 0.5 <= float(lines[0]) <= live_at - cut_at - buffer_s + 1.5
 
 
+def test_an_outage_buffer_of_zero_still_translates_what_is_said_while_online(start_gadget, report):
+    g = start_gadget(audio={"outage_buffer_s": 0})
+    g.healthy()
+    g.say(1.2)
+    tally = g.wait_translated(30)
+    report(fault="audio.outage_buffer_s: 0 (its documented minimum)", fed=len(tally.fed),
+           translated=tally.translated)
+    assert tally.lost == 0, tally
+
+
 def test_refused_connects_at_boot_do_not_delay_ready_and_recover_within_the_backoff_cap(start_gadget, proxy, report):
     proxy.set_mode("refuse")
     g = start_gadget(api={"url": proxy.url()})

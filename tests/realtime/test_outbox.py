@@ -75,3 +75,15 @@ def test_unconfirmed_audio_is_bounded_by_the_capacity():
     send(box, 5000)
     box.session_lost()
     assert box.pending_ms == 1000
+
+
+def test_an_outage_buffer_of_zero_still_sends_live_audio():
+    # audio.outage_buffer_s: 0 (its documented minimum) means "keep nothing while offline",
+    # not "send nothing": the chunks the mic delivers between two sends must get through.
+    box = Outbox(capacity_ms=0)
+    box.append(CHUNK)
+    box.append(CHUNK)
+    assert box.take() == [CHUNK, CHUNK]
+    for _ in range(100):  # 2 s while offline: only the live slack is kept
+        box.append(CHUNK)
+    assert box.pending_ms <= 500
