@@ -107,8 +107,9 @@ def _scalar(tp: Any, value: Any, path: str, meta: Any) -> Any:
             raise ConfigError(f"{path}: expected {kind}, got {show(value)}")
         return _check_range(value, path, meta, "an integer")
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            # YAML spells them .nan and .inf: NaN compares false with every bound and would pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: expected a number, got {show(value)}")
+        if not math.isfinite(value):  # YAML's .nan and .inf: NaN compares false with every bound
             raise ConfigError(f"{path}: expected {_describe_number('a number', meta)}, got {show(value)}")
         return _check_range(float(value), path, meta, "a number")
     if tp is str:

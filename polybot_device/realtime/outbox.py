@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from ..audio.wire import BYTES_PER_MS
 
-
 LIVE_SLACK_MS = 500
 """``pending`` always holds at least this much, whatever ``capacity_ms`` says: while a session is
 live, audio waits there between two wake-ups of the sender, so a bound of 0 (``outage_buffer_s:
