@@ -19,6 +19,7 @@ from .controls import (
     StatusLedConfig,
     parse_colour,
 )
+from .endpoint import session_uri, uses_tls
 from .layers import LayeredConfig, load_config, load_layered
 from .reload import reloadable
 from .render import all_key_paths, annotated_yaml, field_docs
@@ -44,5 +45,5 @@ __all__ = [
     "GesturesConfig", "LanguageLedConfig", "LayeredConfig", "LoggingConfig", "MetricsConfig", "Mode",
     "PrivacyConfig", "StatusLedConfig", "VadConfig", "all_key_paths", "annotated_yaml", "check_api_url",
     "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config", "parse_controls",
-    "reloadable",
+    "reloadable", "session_uri", "uses_tls",
 ]

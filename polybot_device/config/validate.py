@@ -18,8 +18,12 @@ from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from websockets.exceptions import InvalidURI
+from websockets.uri import parse_uri
+
 from .base import ConfigError, show
 from .controls import ControlsConfig
+from .endpoint import session_uri
 from .schema import Config, Mode
 
 if TYPE_CHECKING:
@@ -163,15 +167,19 @@ def _check_cross_fields(config: Config) -> None:
 
 
 def check_api_url(url: str) -> None:
-    """TLS is not optional: plain ws:// is only for a simulator on this machine's loopback."""
+    """TLS is not optional: plain ws:// is only for a simulator on this machine's loopback. The
+    URLs the link will open are parsed here by websockets itself, so check-config refuses what
+    the daemon could not connect to (a bad port, a fragment) instead of a crash or retry loop."""
     parts = urlsplit(url)
-    if parts.scheme == "wss" and parts.hostname:
-        return
-    if parts.scheme == "ws" and parts.hostname and is_loopback(parts.hostname):
-        return
-    raise ConfigError(
-        f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {url!r}"
-    )
+    scheme = parts.scheme.lower()
+    if not ((scheme == "wss" and parts.hostname)
+            or (scheme == "ws" and parts.hostname and is_loopback(parts.hostname))):
+        raise ConfigError(f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {url!r}")
+    for path in ("", "/translations"):
+        try:
+            parse_uri(session_uri(url, path, "model"))
+        except (InvalidURI, ValueError, UnicodeError) as exc:
+            raise ConfigError(f"api.url: not a URL a WebSocket can be opened on ({exc}), got {url!r}") from None
 
 
 def is_loopback(host: str) -> bool:

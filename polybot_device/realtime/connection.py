@@ -17,13 +17,12 @@ import ssl
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from ..apikey import ApiKey, KeySource, KeyUnavailable
-from ..config import ApiConfig
+from ..config import ApiConfig, session_uri, uses_tls
 from ..state import Link, StatusModel
 from . import decoding
 from .actions import Action, Send, SessionLive, SessionOver
@@ -175,7 +174,7 @@ class RealtimeLink:
                 close_timeout=0.5,
                 max_size=MAX_FRAME_BYTES,
                 compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
-                ssl=ssl.create_default_context() if self._api.url.startswith("wss:") else None,
+                ssl=ssl.create_default_context() if uses_tls(self._api.url) else None,
                 user_agent_header="polybot-device",
             )
         except InvalidStatus as exc:
@@ -304,7 +303,7 @@ class RealtimeLink:
         return self._events.send(actions)
 
     def _uri(self, kind: SessionKind) -> str:
-        return f"{self._api.url}{kind.path}?{urlencode({'model': kind.model})}"
+        return session_uri(self._api.url, kind.path, kind.model)
 
     def _auth_header(self, key: ApiKey) -> dict[str, str]:
         if self._api.auth_header == "api-key":
