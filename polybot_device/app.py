@@ -306,13 +306,24 @@ class Translator:
         """The capture thread logs the details once; the state model shows them. A mic that vanished
         mid-sentence leaves the server's VAD waiting for the end of the turn until it is back: the
         silence sent here ends the turn now, so what was said is translated now."""
-        self.status.update(mic_present=present, detail="" if present else detail)
+        self.status.update(mic_present=present, detail=self._device_detail(present, detail, speaker=False))
         if not present:
             self.outbox.append(bytes(BYTES_PER_MS * (self.config.vad.silence_duration_ms + 500)))
             self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
-        """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
+        """The playback thread logs and retries (audio meanwhile is dropped); the status shows the
+        speaker missing, so STATUS= and the LED never say Ready while nothing can be heard."""
+        self.status.update(speaker_present=present, detail=self._device_detail(present, detail, speaker=True))
+
+    def _device_detail(self, present: bool, detail: str, *, speaker: bool) -> str:
+        """The detail to show: this device's reason while it is missing; when it is back, the
+        other device's reason if that one is still missing (both share the one detail)."""
+        if not present:
+            return detail
+        facts = self.status.facts
+        other_missing = not facts.mic_present if speaker else not facts.speaker_present
+        return facts.detail if other_missing else ""
 
 
 def _stuck(part: str, last_alive: float | None) -> str | None:

@@ -27,6 +27,11 @@ UP = dict(started=True, link=Link.UP)
     (Facts(started=True, link=Link.OFFLINE, mic_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.AUTH_ERROR, mic_present=False), State.AUTH_ERROR),
     (Facts(started=True, link=Link.AUTH_ERROR, activity=Activity.SPEAKING), State.AUTH_ERROR),
+    # Nothing can be heard: not "Ready", whatever the link and the conversation are doing.
+    (Facts(**UP, speaker_present=False), State.SPEAKER_MISSING),
+    (Facts(**UP, speaker_present=False, activity=Activity.SPEAKING), State.SPEAKER_MISSING),
+    (Facts(started=True, link=Link.OFFLINE, speaker_present=False), State.SPEAKER_MISSING),
+    (Facts(**UP, mic_present=False, speaker_present=False), State.MIC_MISSING),
 ])
 def test_the_shown_state_follows_one_priority_rule(facts, shown):
     assert derive_state(facts) is shown
