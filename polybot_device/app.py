@@ -28,6 +28,7 @@ from .modes import Selection
 from .realtime import events as ev
 from .realtime.actions import (
     Action,
+    InputTranslated,
     Play,
     ResponseFinished,
     ResponseStatus,
@@ -166,6 +167,8 @@ class Translator:
             case SetActivity():
                 if self.status.facts.activity is not Activity.SPEAKING:
                     self.status.update(activity=action.activity)
+            case InputTranslated():
+                self.outbox.input_translated(action.position_ms)
             case UtteranceEnded():
                 self._speech_ended_at = time.monotonic()
                 self.outbox.utterance_ended(action.audio_end_ms)

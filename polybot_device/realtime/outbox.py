@@ -85,6 +85,16 @@ class Outbox:
             self._heard_ms = position_ms
             self._trim()
 
+    def input_translated(self, position_ms: float) -> None:
+        """Interpreter mode: the server translated the stream up to ``position_ms``. Continuous
+        interpretation has no utterances to answer, so this is what settles audio there: nothing
+        before it is sent again (a re-sent second of it would be spoken twice). A position past
+        what was sent (a confused or hostile server) counts only up to what was sent."""
+        position_ms = min(position_ms, self._sent_ms)
+        self._settled_ms = max(self._settled_ms, position_ms)
+        self.server_heard(position_ms)
+        self._trim()
+
     def utterance_started(self, audio_start_ms: int) -> None:
         self._open_utterances.append(_Utterance(audio_start_ms))
         self.server_heard(audio_start_ms)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.faults.conftest import FAULT_API
-from tests.rig.timing import scaled
+from tests.rig.timing import eventually, scaled
 
 pytestmark = pytest.mark.faults
 
@@ -212,3 +212,31 @@ def test_untrusted_tls_certificate_is_retried_and_a_trusted_one_connects(start_g
     report(fault="TLS certificate not trusted, then fixed", recovery_s=round(recovered_s, 2),
            fed=len(tally.fed), translated=tally.translated)
     assert recovered_s < FAULT_API["backoff_max_s"] + 2
+
+
+def translated_frames(sim) -> list[int]:
+    """Per translation session, the 200 ms frames of speech the simulator translated."""
+    return [sum(e["type"] == "session.output_audio.delta" for e in list(s.events_sent))
+            for s in list(sim.sim.sessions) if s.kind == "translation"]
+
+
+def test_interpreter_mode_does_not_translate_heard_speech_twice_after_a_drop(start_gadget, sim, report):
+    # Continuous interpretation has no utterances to settle: what the server translated is known
+    # from the positions (elapsed_ms) its deltas carry, and only audio after that goes again.
+    g = start_gadget(mode="interpreter", languages=["en", "es"], audio={"echo_gate": False}, cues={"enabled": False})
+    g.live()
+    sim.options.drop_after_deltas = 8  # the link drops after 1.6 s of the speech was translated
+    live = g.live_sessions()
+    speech_s = 4.0
+    g.say(speech_s, lead_s=0.4, tail_s=1.0)
+    g.wait_live(live, timeout=15)
+    assert g.feeder.wait_idle(scaled(20))
+    eventually(lambda: translated_frames(sim), 10, "the rest of the speech translated after the reconnect",
+               until=lambda frames: sum(frames) >= speech_s / 0.2 - 1)
+    time.sleep(1.0)  # let anything sent twice come back too, then count
+    frames = translated_frames(sim)
+    report(fault="link dropped mid-speech in interpreter mode", fed_frames=int(speech_s / 0.2),
+           translated_frames=sum(frames), per_session=frames)
+    # a frame straddling the start or the end of the speech may count once more; a re-sent
+    # second of heard speech is 5 frames more
+    assert sum(frames) <= speech_s / 0.2 + 2, f"speech translated twice: {frames} frames per session"
