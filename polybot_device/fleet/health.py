@@ -37,6 +37,7 @@ class Verdict:
 _TYPES: dict[str, tuple[type, ...]] = {
     "pid": (int,), "boottime_s": (int, float), "heartbeat_s": (int, float), "boot_id": (str,),
     "state": (str,), "status": (str,), "detail": (str,), "link": (str,), "mic_present": (bool,),
+    "speaker_present": (bool,),
     "busy": (bool,), "audio_age_s": (int, float, type(None)), "session_age_s": (int, float, type(None)),
     "utterances_translated": (int,),
 }

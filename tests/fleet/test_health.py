@@ -34,6 +34,8 @@ def dead_pid() -> int:
     ({"state": "connecting", "status": "Connecting to the translation service", "link": "connecting"}, 1, "degraded"),
     ({"state": "auth-error", "status": "API key refused", "link": "auth-error"}, 1, "degraded: API key refused"),
     ({"state": "mic-missing", "status": "Microphone missing", "mic_present": False}, 1, "Microphone missing"),
+    ({"state": "speaker-missing", "status": "Speaker missing: waiting for it", "speaker_present": False}, 1,
+     "degraded: Speaker missing"),
     ({"audio_age_s": 12.0}, 1, "the microphone has delivered no audio (not for 12 s)"),
     ({"audio_age_s": None}, 1, "no audio (never)"),
     ({"speaking_over_a_drop": 1, "state": "speaking", "link": "offline"}, 1, "degraded"),
