@@ -61,7 +61,9 @@ def key_source(config: Config, config_path: Path, on_key: Callable[[str], None] 
                      command_timeout_s=config.api.key_command_timeout_s)
 
 
-def run_doctor(options: DoctorOptions, out: TextIO = sys.stdout, on_key: Callable[[str], None] | None = None) -> int:
+def run_doctor(options: DoctorOptions, out: TextIO | None = None, on_key: Callable[[str], None] | None = None) -> int:
+    """The whole run; ``out`` (default: stdout at the time of the call) gets the meter and report."""
+    out = out or sys.stdout
     try:
         config = load_config(options.config)
     except ConfigError as exc:

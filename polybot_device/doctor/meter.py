@@ -76,8 +76,8 @@ def judge(stats: LevelStats, device: str, seconds: float) -> Finding:
 
 
 class Meter:
-    """Draws the level at most every ``interval_s``: redrawn in place on a terminal, one line a
-    second otherwise (a log or a test)."""
+    """Draws the level: redrawn in place on a terminal at every step, every fifth step as a line
+    otherwise (a log or a test)."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
@@ -88,7 +88,7 @@ class Meter:
         if self._tty:
             self._out.write(f"\r  mic {bar(level_dbfs)}")
             self._out.flush()
-        elif step % 10 == 0:
+        elif step % 5 == 1:
             self._out.write(f"  mic {bar(level_dbfs)}\n")
             self._lines += 1
 
