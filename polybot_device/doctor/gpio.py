@@ -15,7 +15,7 @@ import warnings
 from typing import TextIO
 
 from gpiozero import LED, Button
-from gpiozero.exc import GPIOZeroError
+from gpiozero.exc import GPIOPinInUse, GPIOZeroError
 
 from ..config import ControlsConfig
 from .report import Finding, Report, Verdict
@@ -40,7 +40,8 @@ def run_gpio(controls: ControlsConfig, report: Report, out: TextIO, *, button_ti
 
 def _trouble(check: str, pin: int, exc: Exception) -> Finding:
     text = f"GPIO {pin} cannot be used ({type(exc).__name__}: {exc})"
-    advice = busy_advice(f"GPIO {pin}") if "busy" in str(exc).lower() else \
+    held = isinstance(exc, GPIOPinInUse) or "busy" in str(exc).lower()  # lgpio: "GPIO busy"
+    advice = busy_advice(f"GPIO {pin}") if held else \
         "is the user in the gpio group? (the installer adds the service's user)"
     return Finding(check, Verdict.FAIL, text, advice)
 

@@ -24,6 +24,8 @@ from tests.rig.unplug import REPO, compile_shim
 
 KEY = "sk-doctor-test-key-0123456789"
 DELAY_S = 0.4
+RIG_LATENCY_MAX_MS = 200
+"""Speaker buffer (80 ms) + echo-path cushion (40) + polling (20) + capture period (20) + slack."""
 BUSY_SHIM = Path(__file__).resolve().parents[1] / "rig" / "busy_shim.c"
 
 
@@ -105,10 +107,12 @@ def test_a_working_gadget_passes_every_check_and_gets_an_echo_tail_for_its_delay
     for check in ("microphone", "speaker", "echo", "button", "LEDs", "DNS", "connection", "API key", "clock"):
         assert line(report, check).startswith("PASS"), report
     assert "mic [" in out  # the live meter was drawn
+    # What the gate sees is the injected delay plus the rig's own buffering (tests/rig/echo.py: the
+    # speaker's buffer, two cushion periods, one capture period; ~110 ms seen), never less.
     delay_ms = int(re.search(r"heard after (-?\d+) ms", report).group(1))
-    assert abs(delay_ms - DELAY_S * 1000) <= 150, report
+    assert DELAY_S * 1000 <= delay_ms <= DELAY_S * 1000 + RIG_LATENCY_MAX_MS, report
     tail = suggested_tail_ms(report)
-    assert DELAY_S * 1000 <= tail <= DELAY_S * 1000 + 350, report
+    assert delay_ms + 100 <= tail <= DELAY_S * 1000 + RIG_LATENCY_MAX_MS + 150, report
     for pin in (27, 22, 23, 24):  # each LED was lit, and is dark again
         assert [s.state for s in pins.pin(pin).states][-2:] == [True, False], pin
     order = [int(n) for n in re.findall(r"^Lighting the .* \(GPIO (\d+)\)$", out, re.M)]
