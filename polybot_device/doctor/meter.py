@@ -82,7 +82,6 @@ class Meter:
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._tty = out.isatty()
-        self._lines = 0
 
     def show(self, level_dbfs: float, step: int) -> None:
         if self._tty:
@@ -90,7 +89,6 @@ class Meter:
             self._out.flush()
         elif step % 5 == 1:
             self._out.write(f"  mic {bar(level_dbfs)}\n")
-            self._lines += 1
 
     def done(self) -> None:
         if self._tty:

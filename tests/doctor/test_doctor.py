@@ -160,19 +160,22 @@ def test_a_bad_config_exits_78_before_touching_anything(tmp_path, capsys):
     assert not (tmp_path / "report.txt").exists()
 
 
-def test_a_mic_held_by_the_service_is_named_with_how_to_stop_it(sound, sim, tmp_path):
+@pytest.mark.parametrize(("held", "works"), [("microphone", "speaker"), ("speaker", "microphone")])
+def test_a_device_held_by_the_service_is_named_with_how_to_stop_it(sound, sim, tmp_path, held, works):
     """The daemon holds hw devices exclusively: a second open fails with EBUSY. The shim makes
-    libasound answer exactly that for the rig's mic, in a doctor run as a subprocess."""
+    libasound answer exactly that for one of the rig's PCMs, in a doctor run as a subprocess."""
     shim = compile_shim(BUSY_SHIM, tmp_path)
     config = write_config(tmp_path, sound, sim.url, echo_tail_ms=1500)
-    env = {**sound.env(), "LD_PRELOAD": str(shim), "POLYBOT_BUSY_PCM": sound.mic_pcm,
+    pcm = sound.mic_pcm if held == "microphone" else sound.speaker_pcm
+    env = {**sound.env(), "LD_PRELOAD": str(shim), "POLYBOT_BUSY_PCM": pcm,
            "OPENAI_API_KEY": KEY, "GPIOZERO_PIN_FACTORY": "mock", "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-m", "polybot_device", "doctor", "--config", str(config),
                            "--seconds", "1", "--no-button", "--report", str(tmp_path / "report.txt")],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=scaled(60))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert (f"the polybot-device service is using {sound.mic_pcm}; "
+    assert (f"the polybot-device service is using {pcm}; "
             "stop it with `sudo systemctl stop polybot-device`") in done.stdout
     report = (tmp_path / "report.txt").read_text()
-    assert line(report, "microphone").startswith("FAIL")
-    assert line(report, "speaker").startswith("PASS")  # only the mic is held
+    assert line(report, held).startswith("FAIL")
+    assert line(report, works).startswith("PASS")  # only the one device is held
+    assert line(report, "echo").startswith("SKIP")
