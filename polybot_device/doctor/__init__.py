@@ -30,6 +30,7 @@ from ..config import EX_CONFIG, Config, ConfigError, load_config
 from .gpio import run_gpio
 from .network import run_network
 from .report import Finding, Report, Verdict, boot_report_path, save
+from .service import check_service
 from .sound import run_sound
 
 __all__ = ["DEFAULT_CONFIG", "DoctorOptions", "run_doctor"]
@@ -71,6 +72,7 @@ def run_doctor(options: DoctorOptions, out: TextIO | None = None, on_key: Callab
         return EX_CONFIG
     out.write(f"polybot-device doctor: {options.config}\n\n")
     report = Report()
+    report.add(check_service())
     _devices(config, report, out)
     out.write("\n")
     asyncio.run(run_sound(config, report, out, options.seconds))

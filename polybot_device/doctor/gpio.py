@@ -19,7 +19,7 @@ from gpiozero.exc import GPIOPinInUse, GPIOZeroError
 
 from ..config import ControlsConfig
 from .report import Finding, Report, Verdict
-from .sound import busy_advice
+from .service import busy_advice
 
 LED_ON_S = 0.6
 

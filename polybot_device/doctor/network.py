@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
@@ -22,13 +24,15 @@ from ..apikey import KeySource, KeyUnavailable
 from ..config import Config, is_loopback
 from ..modes import Selection
 from ..realtime import decoding
-from ..realtime.actions import Send, SessionOver
+from ..realtime.actions import Action, Send, SessionOver
 from ..realtime.connection import open_socket
 from ..realtime.failures import Cause, close_words, rejected, unreachable
 from ..realtime.session import SessionProtocol
 from ..sessions import SessionChoice
 from . import clock
 from .report import Finding, Report, Verdict
+
+log = logging.getLogger(__name__)
 
 DNS_TIMEOUT_S = 5.0
 NETWORK_ADVICE = "check the Wi-Fi or cable (`nmcli device status`) and api.url"
@@ -81,8 +85,8 @@ async def _handshake(config: Config, keys: KeySource) -> Handshake:
     try:
         ws = await open_socket(config.api, kind, key)
     except InvalidStatus as exc:
-        return Handshake([_link_ok(config), _refused(rejected(exc).cause, rejected(exc).words)],
-                         exc.response.headers.get("Date"))
+        outcome = rejected(exc)
+        return Handshake([_link_ok(config), _refused(outcome.cause, outcome.words)], exc.response.headers.get("Date"))
     except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
         return Handshake([_unreachable(config, exc)])
     try:
@@ -128,11 +132,21 @@ async def _until_live(ws: ClientConnection, protocol: SessionProtocol, model_nam
                         return _refused(Cause.AUTH if action.auth else Cause.OTHER, action.reason)
                 if protocol.live:
                     return Finding("API key", Verdict.PASS, f"accepted: {model} is live")
-                event = decoding.parse_frame(await ws.recv())
-                actions = protocol.handle(event) if event is not None else []
+                actions = _handle(protocol, decoding.parse_frame(await ws.recv()))
     except TimeoutError:
         return Finding("API key", Verdict.FAIL, f"{model}: not confirmed within {config.api.connect_timeout_s:g} s",
                        "the network is slow or the service is busy; try again")
     except ConnectionClosed as exc:
         return Finding("API key", Verdict.FAIL, f"{model}: the server closed it ({close_words(exc)})",
                        "check api.model and the key")
+
+
+def _handle(protocol: SessionProtocol, event: dict[str, Any] | None) -> list[Action]:
+    """A server event through the protocol machine; one it cannot handle is skipped, as the daemon does."""
+    if event is None:
+        return []
+    try:
+        return protocol.handle(event)
+    except Exception:
+        log.exception("server event %r could not be handled; carrying on", str(event.get("type"))[:60])
+        return []

@@ -28,6 +28,7 @@ from ..config import Config
 from . import echo as echo_math
 from .meter import LevelStats, Meter, judge
 from .report import Finding, Report, Verdict
+from .service import busy_advice
 
 OPEN_TIMEOUT_S = 5.0
 STEP_S = 0.1
@@ -38,11 +39,6 @@ SENTENCE = Path(__file__).resolve().parents[1] / "assets" / "sample_es.wav"
 SENTENCE_S = 1.6
 """The sample's first utterance ("Hola, ¿cómo estás?"), lead-in included."""
 BUSY_TEXT = os.strerror(errno.EBUSY)
-SERVICE = "polybot-device"
-
-
-def busy_advice(device: str) -> str:
-    return f"the {SERVICE} service is using {device}; stop it with `sudo systemctl stop {SERVICE}`"
 
 
 def _device_trouble(check: str, device: str, reason: str) -> Finding:
@@ -52,7 +48,7 @@ def _device_trouble(check: str, device: str, reason: str) -> Finding:
                    "see `polybot-device devices` for the names this machine has")
 
 
-def test_sentence(path: Path = SENTENCE, seconds: float = SENTENCE_S) -> bytes:
+def sentence_pcm(path: Path = SENTENCE, seconds: float = SENTENCE_S) -> bytes:
     """The first spoken sentence of the shipped sample, as PCM16 mono 24 kHz, silence trimmed."""
     with wave.open(str(path), "rb") as w:
         raw = w.readframes(int(w.getframerate() * seconds))
@@ -161,7 +157,7 @@ async def _echo(config: Config, mic: MicCapture, noise_rms: float, report: Repor
         report.add(Finding("echo", Verdict.SKIP, "needs a working speaker"))
         return
     volume = Volume(config.audio.output)
-    sentence = volume.scale(test_sentence())
+    sentence = volume.scale(sentence_pcm())
     out.write(f"Speaker {config.audio.output.device}: playing a test sentence at volume {volume.percent} %\n")
     mic.drain_nowait()
     chunks: list[tuple[float, np.ndarray]] = []

@@ -37,6 +37,7 @@ def sound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileRig]:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.setenv("POLYBOT_RUNTIME_DIR", str(tmp_path))  # no daemon's state file: the service is stopped
     feeder = rig.feeder()
     echo = EchoPath(rig.speaker_raw, feeder, DELAY_S)
     yield rig
@@ -104,7 +105,7 @@ def test_a_working_gadget_passes_every_check_and_gets_an_echo_tail_for_its_delay
     report = (tmp_path / "report.txt").read_text()
     assert status == 0, out
     assert "Result: all good." in report
-    for check in ("microphone", "speaker", "echo", "button", "LEDs", "DNS", "connection", "API key", "clock"):
+    for check in ("service", "microphone", "speaker", "echo", "button", "LEDs", "DNS", "connection", "API key", "clock"):
         assert line(report, check).startswith("PASS"), report
     assert "mic [" in out  # the live meter was drawn
     # What the gate sees is the injected delay plus the rig's own buffering (tests/rig/echo.py: the
@@ -168,7 +169,7 @@ def test_a_device_held_by_the_service_is_named_with_how_to_stop_it(sound, sim, t
     config = write_config(tmp_path, sound, sim.url, echo_tail_ms=1500)
     pcm = sound.mic_pcm if held == "microphone" else sound.speaker_pcm
     env = {**sound.env(), "LD_PRELOAD": str(shim), "POLYBOT_BUSY_PCM": pcm,
-           "OPENAI_API_KEY": KEY, "GPIOZERO_PIN_FACTORY": "mock", "PATH": "/usr/bin:/bin"}
+           "OPENAI_API_KEY": KEY, "GPIOZERO_PIN_FACTORY": "mock", "POLYBOT_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-m", "polybot_device", "doctor", "--config", str(config),
                            "--seconds", "1", "--no-button", "--report", str(tmp_path / "report.txt")],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=scaled(60))

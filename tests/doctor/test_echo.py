@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from polybot_device.doctor.echo import Captured, Echo, measure, recommend_tail_ms, recommend_volume
-from polybot_device.doctor.sound import test_sentence as load_sentence
+from polybot_device.doctor.sound import sentence_pcm
 
 RATE = 24000
 CHUNK = 480  # 20 ms
 
 
 def sentence() -> np.ndarray:
-    return np.frombuffer(load_sentence(), "<i2").astype(np.float32) / 32768
+    return np.frombuffer(sentence_pcm(), "<i2").astype(np.float32) / 32768
 
 
 def mic_stream(reference: np.ndarray, delay_s: float, gain: float, seconds: float = 4.0, noise: float = 1e-3,
