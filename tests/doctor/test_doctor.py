@@ -105,7 +105,8 @@ def test_a_working_gadget_passes_every_check_and_gets_an_echo_tail_for_its_delay
     report = (tmp_path / "report.txt").read_text()
     assert status == 0, out
     assert "Result: all good." in report
-    for check in ("service", "microphone", "speaker", "echo", "button", "LEDs", "DNS", "connection", "API key", "clock"):
+    for check in ("service", "microphone", "speaker", "echo", "button", "LEDs", "DNS", "connection", "API key",
+                  "clock"):
         assert line(report, check).startswith("PASS"), report
     assert "mic [" in out  # the live meter was drawn
     # What the gate sees is the injected delay plus the rig's own buffering (tests/rig/echo.py: the
