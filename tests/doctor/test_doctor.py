@@ -170,7 +170,8 @@ def test_a_device_held_by_the_service_is_named_with_how_to_stop_it(sound, sim, t
     config = write_config(tmp_path, sound, sim.url, echo_tail_ms=1500)
     pcm = sound.mic_pcm if held == "microphone" else sound.speaker_pcm
     env = {**sound.env(), "LD_PRELOAD": str(shim), "POLYBOT_BUSY_PCM": pcm,
-           "OPENAI_API_KEY": KEY, "GPIOZERO_PIN_FACTORY": "mock", "POLYBOT_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+           "OPENAI_API_KEY": KEY, "GPIOZERO_PIN_FACTORY": "mock", "POLYBOT_RUNTIME_DIR": str(tmp_path),
+           "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-m", "polybot_device", "doctor", "--config", str(config),
                            "--seconds", "1", "--no-button", "--report", str(tmp_path / "report.txt")],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=scaled(60))
