@@ -87,6 +87,7 @@ def save(report_text: str, path: Path) -> str | None:
     """Write the report atomically; None when it worked, else why not (for the terminal)."""
     try:
         write_atomically(path, report_text)
+        os.sync()  # the boot partition is FAT on an SD card: someone may pull the power next
     except OSError as exc:
         hint = " (run the doctor with sudo to save it there)" if isinstance(exc, PermissionError) else ""
         return f"could not write {path}: {exc.strerror or exc}{hint}"
