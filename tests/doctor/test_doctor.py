@@ -24,8 +24,9 @@ from tests.rig.unplug import REPO, compile_shim
 
 KEY = "sk-doctor-test-key-0123456789"
 DELAY_S = 0.4
-RIG_LATENCY_MAX_MS = 200
-"""Speaker buffer (80 ms) + echo-path cushion (40) + polling (20) + capture period (20) + slack."""
+RIG_LATENCY_MAX_MS = 250
+"""Speaker buffer (80 ms) + echo-path cushion (80) + polling (20) + capture period (20) + slack;
+~165 ms seen."""
 BUSY_SHIM = Path(__file__).resolve().parents[1] / "rig" / "busy_shim.c"
 
 
@@ -110,11 +111,11 @@ def test_a_working_gadget_passes_every_check_and_gets_an_echo_tail_for_its_delay
         assert line(report, check).startswith("PASS"), report
     assert "mic [" in out  # the live meter was drawn
     # What the gate sees is the injected delay plus the rig's own buffering (tests/rig/echo.py: the
-    # speaker's buffer, two cushion periods, one capture period; ~110 ms seen), never less.
+    # speaker's buffer, four cushion periods, one capture period; ~165 ms seen), never less.
     delay_ms = int(re.search(r"heard after (-?\d+) ms", report).group(1))
     assert DELAY_S * 1000 <= delay_ms <= DELAY_S * 1000 + RIG_LATENCY_MAX_MS, report
     tail = suggested_tail_ms(report)
-    assert delay_ms + 100 <= tail <= DELAY_S * 1000 + RIG_LATENCY_MAX_MS + 150, report
+    assert delay_ms + 100 <= tail <= DELAY_S * 1000 + RIG_LATENCY_MAX_MS + 250, report  # margin + 50 ms steps
     for pin in (27, 22, 23, 24):  # each LED was lit, and is dark again
         assert [s.state for s in pins.pin(pin).states][-2:] == [True, False], pin
     order = [int(n) for n in re.findall(r"^Lighting the .* \(GPIO (\d+)\)$", out, re.M)]

@@ -4,13 +4,13 @@ A real gadget's mic hears its own speaker a little later (the sound's path, both
 :class:`EchoPath` makes the rig do the same through real libasound on both sides: it tails what the
 speaker PCM wrote into ``speaker.raw`` and, ``delay_s`` after the bytes appeared, mixes them into
 the mic stream over a quiet noise floor (a real mic never delivers digital zeros). It feeds the
-MicFeeder one period per period, on absolute deadlines, keeping two periods queued so that a late
-wake-up of this thread does not put a gap into the mic stream.
+MicFeeder one period per period, on absolute deadlines, keeping four periods queued so that a late
+wake-up of this thread (up to 80 ms) does not put a gap into the mic stream.
 
 Where the delay the daemon sees differs from ``delay_s``: the speaker's bytes appear in the file
 when libasound passes them on (the ``file`` plugin holds back up to one buffer, and SpeakerPlayback
-writes up to one buffer ahead of its clock model), plus the two periods queued here and one capture
-period. Tests allow for that (tens of milliseconds), not for anything like a second.
+writes up to one buffer ahead of its clock model), plus the four periods queued here and one capture
+period: about 150 ms here. Tests allow for that, not for anything like a second.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 from polybot_device.audio.filerig import MicFeeder
 
-CUSHION_PERIODS = 2
+CUSHION_PERIODS = 4
 
 
 class EchoPath:
