@@ -54,7 +54,7 @@ class OpenPcm:
 
 
 def open_pcm(direction: Literal["capture", "playback"], device: str, rate: int, channels: int, period_ms: int,
-             periods: int) -> OpenPcm:
+             periods: int, *, _rate_retry: bool = True) -> OpenPcm:
     """Raises alsaaudio.ALSAAudioError when the device is absent, busy or offers no format we convert."""
     if card_absent(device):  # no libasound error line per retry while a USB device is unplugged
         raise alsaaudio.ALSAAudioError(f"No such device (its card is not plugged in) [{device}]")
@@ -72,6 +72,11 @@ def open_pcm(direction: Literal["capture", "playback"], device: str, rate: int, 
             pcm.close()
             raise
         fmt = by_alsa(int(info.get("format", -1)))
+        if fmt is not None and int(info["rate"]) != rate and _rate_retry:
+            # Another rate than asked: reopen at it, so the period is period_ms at that rate
+            # (a 960-frame period at 44.1 kHz would be 21.8 ms, not the 20 ms asked for).
+            pcm.close()
+            return open_pcm(direction, device, int(info["rate"]), channels, period_ms, periods, _rate_retry=False)
         if fmt is not None:
             return OpenPcm(pcm, int(info["rate"]), int(info["channels"]), int(info["period_size"]),
                            int(info["buffer_size"]), fmt)
