@@ -85,7 +85,6 @@ class MicCapture:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._converter: MicConverter | None = None
-        self._ready_text = ""
         self._opener = DeviceOpener("capture", config.device, config.device_match, log)
         self.last_alive = time.monotonic()
         """time.monotonic() of the last audio read or open attempt (the watchdog's heartbeat)."""
@@ -160,9 +159,11 @@ class MicCapture:
             note += ", channels mixed" + (f" (it has no channel {c.channel})" if c.channel else "")
         self._converter = MicConverter(opened.rate, opened.channels, sample_format=opened.sample_format,
                                        channel=channel)
-        self._ready_text = self._opener.opened(opened, note)
+        text = self._opener.opened(opened, note)
         if self._status.ok is None:
-            self._status.report(True, self._ready_text)  # first open: ready now (after a fault: once audio flows)
+            self._status.report(True, text)  # the first open: ready now
+        else:
+            self._status.ready_when_flowing(text)
         return opened
 
     def _pump(self, opened: OpenPcm) -> None:
@@ -182,8 +183,8 @@ class MicCapture:
             now = monotonic()
             if n > 0:
                 self.last_alive = last_audio = now
-                if self._status.ok is not True:
-                    self._status.report(True, self._ready_text)
+                if self._status.pending:
+                    self._status.flowing()
                 idle_polls = 0
                 out = convert(data)
                 if out:

@@ -5,10 +5,9 @@ non-blocking ALSA calls (PCM_NONBLOCK, waits with ``poll``), so ``stop_now`` can
 device buffer at any moment. A blocking PCM would hold it inside ``writei``, and a busy ``hw:``
 device would block ``snd_pcm_open`` with the GIL held (pyalsaaudio keeps it there).
 
-Pacing: at most one ALSA buffer ahead of a real-time model (:mod:`.playout`); a real DAC paces
-the writes and the model follows it, on the rig's ``null`` slave the model makes playback real-time.
-The queue holds at most ``max_queue_s`` (a chunk past it is dropped); while the speaker is missing,
-queued audio is discarded rather than played minutes late.
+Pacing: at most one ALSA buffer ahead of a real-time model (:mod:`.playout`), which a real DAC
+paces and the rig's ``null`` slave does not. The queue is bounded (``max_queue_s``); while the
+speaker is missing, queued audio is discarded rather than played minutes late.
 
 Start, pause, stop (docs/reliability.md, "Playback"): a reply starts once ``start_buffer_ms`` is
 queued (or after twice that wait), so a late delta finds the device still playing; after it, the
@@ -46,10 +45,8 @@ from .wire import BYTES_PER_S
 
 log = logging.getLogger(__name__)
 
-IDLE_WAIT_S = 1.0
-"""Nothing to play: the thread still wakes this often to refresh its watchdog heartbeat."""
-DRAIN_S = 2.0
-"""``stop()``: how much of what is queued still plays before the PCM is closed."""
+IDLE_WAIT_S = 1.0  # nothing to play: the thread still wakes this often (watchdog heartbeat)
+DRAIN_S = 2.0  # stop(): how much of what is queued still plays before the PCM is closed
 
 
 class SpeakerPlayback:
@@ -85,6 +82,7 @@ class SpeakerPlayback:
         self._keep_until = float("-inf")
         self._padded = False
         self._starved = True
+        self._stalled = False
         self.played_total_frames = 0
         """Frames of audio (at the opened rate) handed to ALSA since start, silence padding excluded."""
         self.underruns = 0
@@ -95,14 +93,12 @@ class SpeakerPlayback:
         """Latency hook, called in the playback thread: (item_id, frames, monotonic time handed to ALSA)."""
         self.last_alive = time.monotonic()
 
-    # -- loop-thread API (never blocks) -------------------------------------------------------
-
     def play(self, pcm24k: bytes, item_id: str) -> None:
         """Queue PCM16 mono 24 kHz audio of ``item_id`` behind what is already queued. While the
         speaker is known to be missing it is dropped at once (counted): queued, it would keep
         is_playing() true and the echo gate would shut the mic for a speaker that makes no sound."""
         with self._lock:
-            if self._status.ok is False or not self._queue.push(item_id, pcm24k):
+            if (self._status.ok is False and self._sink is None) or not self._queue.push(item_id, pcm24k):
                 return
             self._quiet.clear()
         self._wake.set()
@@ -164,11 +160,8 @@ class SpeakerPlayback:
             self._thread.join(drain_s + 0.5)
         self._abort.set()
 
-    # -- the thread ---------------------------------------------------------------------------
-
     def _in_device_locked(self, now: float) -> int:
-        """Frames written but not yet heard: the device's fill level, or the real-time model where
-        that says more (the rig's null slave reports an empty buffer)."""
+        """Frames written, not yet heard: device fill or the model, whichever says more."""
         device = self._sink.fill() if self._sink is not None and not self._padded else 0
         return max(self._playout.ahead_frames(now), device)
 
@@ -209,7 +202,11 @@ class SpeakerPlayback:
             self._converter.reset()  # nothing from before the fault may leak out
             self._tail_pending = False
             self._keep_until = float("-inf")
-        self._status.report(True, self._opener.opened(opened, opened.differs(c.rate, c.channels)))
+        text = self._opener.opened(opened, opened.differs(c.rate, c.channels))
+        if self._stalled:  # ready again once a write makes progress: no flapping while it stalls
+            self._status.ready_when_flowing(text)
+        else:
+            self._status.report(True, text)
         return True
 
     def _close(self, drain: bool) -> None:
@@ -290,8 +287,7 @@ class SpeakerPlayback:
         tail = self._converter.flush()
         if tail and current is not None:
             self._write(tail, current, gen, audio=True)
-            self._tail_pending = False
-        self._starved = True
+        self._tail_pending, self._starved = False, True
 
     def _finish(self) -> None:
         """Shutdown: the resampler's tail, then wait (to the deadline) until the audio was heard."""
@@ -343,8 +339,12 @@ class SpeakerPlayback:
                     sink.wait_for_room(now, self._abort)
                 except alsaaudio.ALSAAudioError:
                     self.stalls += 1
+                    self._stalled = True
                     raise
             else:
                 sink.took()
+                if self._status.pending:
+                    self._stalled = False
+                    self._status.flowing()
                 if audio and self.on_handed is not None:
                     self.on_handed(item_id, n, now)
