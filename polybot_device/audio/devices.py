@@ -14,9 +14,12 @@ PCMs, whose open blocks on a FIFO without a writer) are listed by name only, nev
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import alsaaudio
@@ -251,6 +254,19 @@ def format_devices(devices: list[DeviceInfo]) -> str:
         "S16_LE, S24_3LE, S24_LE and S32_LE are converted. Or leave device: auto (USB or I2S, never HDMI)."
     )
     return "\n".join(lines)
+
+
+def write_device_list(path: Path, table: str) -> None:
+    """The device table as a file a person reads on a PC (the image writes it to the FAT boot
+    partition next to polybot.yaml): written to a temporary file and renamed, so a power cut
+    leaves the old list or the new one. Raises OSError."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    text = (f"Sound devices of this polybot, listed {stamp}.\n"
+            "Put a name from here into polybot.yaml (audio.input.device / audio.output.device), or leave 'auto'.\n\n"
+            f"{table}\n")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text.replace("\n", "\r\n"))  # the reader is probably Notepad
+    os.replace(tmp, path)
 
 
 _CARD_IN_NAME = re.compile(r"^(?:plug)?hw:(?:CARD=)?([^,]+)")
