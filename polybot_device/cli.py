@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="is the running daemon healthy? one line; exit 0 healthy, 1 degraded, "
                                   "2 not running or stale (for update tools: Mender, RAUC, balena)")
 
-    devices = sub.add_parser("devices", help="list ALSA capture/playback devices with their formats, rates and channels")
+    devices = sub.add_parser("devices", help="list ALSA capture/playback devices: formats, rates, channels")
     devices.add_argument("--output", type=Path, default=None, metavar="FILE",
                          help="also write the list to FILE, atomically (the image writes it to the boot partition)")
 
