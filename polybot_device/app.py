@@ -312,7 +312,11 @@ class Translator:
             self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
-        """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
+        """The playback thread logs and retries (audio meanwhile is dropped); the state shows it.
+        The mic's reason outranks the speaker's in ``detail``, as its state does."""
+        mic_ok = self.status.facts.mic_present
+        self.status.update(speaker_present=present,
+                           **({"detail": "" if present else detail} if mic_ok else {}))
 
 
 def _stuck(part: str, last_alive: float | None) -> str | None:

@@ -30,6 +30,7 @@ DOCUMENTED = {
     "mic-missing": flashes(2),
     "auth-error": flashes(3),
     "config-error": flashes(4),
+    "speaker-missing": flashes(5),
 }
 
 
