@@ -22,6 +22,8 @@ from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
 from .audio.wire import BYTES_PER_MS
 from .config import Config, Mode, reloadable
+from .cost.keeper import CostKeeper
+from .cost.meter import CostSummary
 from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
 from .modes import Selection
@@ -34,6 +36,8 @@ from .realtime.actions import (
     SetActivity,
     SpeechStarted,
     Transcript,
+    TranscriptionUsed,
+    UsageReported,
     UtteranceEnded,
 )
 from .realtime.connection import RealtimeLink
@@ -62,6 +66,7 @@ class Translator:
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self._listeners: list[Listener] = []
+        self.costs = CostKeeper(config.cost, status, self._emit)
         self.link = RealtimeLink(config.api, keys, status, self.outbox, self._choice.kind, self._on_action,
                                  on_session_lost=self._on_session_lost, is_quiet=self.is_quiet,
                                  on_outcome=self._on_outcome)
@@ -90,12 +95,15 @@ class Translator:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pump_mic(self.capture, self.playback), name="mic")
                 tasks.create_task(self.link.run(), name="link")
+                tasks.create_task(self.costs.meter_interpreter(lambda: self.outbox.sent_total_ms,
+                                                               lambda: self.selection.uses_translation_endpoint))
                 self.status.update(started=True)
                 on_started()
         finally:
             if self._end_check:
                 self._end_check.cancel()
             self.interaction.close()
+            self.costs.close()
             self.capture.stop()
             self.playback.stop()
 
@@ -114,6 +122,9 @@ class Translator:
             speaker_playing=playback is not None and playback.is_playing(),
             last_mic_chunk=self.last_mic_chunk, last_played_chunk=self.last_played_chunk,
             quiet=self.is_quiet(), session_live_since=self.link.live_since)
+
+    def cost(self) -> CostSummary:
+        return self.costs.summary()
 
     def is_quiet(self) -> bool:
         """Nobody speaking, nothing playing, no response on its way: a session can be swapped."""
@@ -137,11 +148,13 @@ class Translator:
     # -- the mic path (50 times a second: keep it lean) ------------------------------------------
 
     async def _pump_mic(self, capture: MicCapture, playback: SpeakerPlayback) -> None:
-        outbox, link, gate = self.outbox, self.link, self.gate
+        outbox, link, gate, costs = self.outbox, self.link, self.gate, self.costs
         silence = b""
         while True:
             chunk = await capture.read()
             self.last_mic_chunk = chunk
+            if costs.paused:
+                continue  # the daily budget is spent: nothing more is sent (and billed) today
             route = gate.route(chunk, playback)
             if route is Route.DROP:
                 continue  # our own speaker's voice (or no talk button held) must not reach the server
@@ -175,6 +188,10 @@ class Translator:
                     self.utterances_translated += 1
                 self._emit(ResponseDone(action.status))
                 self.interaction.response_finished(action.status)
+            case UsageReported():
+                self.costs.response(action.usage)
+            case TranscriptionUsed():
+                self.costs.transcription(action.usage)
             case Transcript():
                 if self.config.privacy.log_transcripts:
                     log.info("%s: %s", action.role, action.text)
@@ -287,6 +304,7 @@ class Translator:
         was_translation = self.selection.uses_translation_endpoint
         self.config = self._choice.config = new
         self.gate.settings = GateSettings.from_config(new)
+        self.costs.reconfigure(new.cost)
         if self.volume is not None and new.audio.output.volume_percent != old.audio.output.volume_percent:
             self.volume.set(new.audio.output.volume_percent)
         if new.controls != old.controls:
