@@ -23,6 +23,8 @@ from ..config import CostConfig
 from .prices import interpreter_cost, response_cost, transcription_cost
 from .usage import ResponseUsage, TranscriptionUsage
 
+EPSILON = 1e-9
+"""Sums of prices carry float rounding: ten charges of 0.01 must reach a limit of 0.10."""
 OUTPUT_AUDIO_TOKENS_PER_S = 20
 """The service counts the model's audio at 1 token per 50 ms."""
 
@@ -116,11 +118,11 @@ class CostMeter:
             return BudgetChange.RESUMED
         if limit is None or self.spent:
             return None
-        if self.today >= limit:
+        if self.today + EPSILON >= limit:
             self.spent = self._warned = True
             self._spent_day = self._day
             return BudgetChange.SPENT
-        if not self._warned and self.today >= limit * self.config.warn_at_percent / 100:
+        if not self._warned and self.today + EPSILON >= limit * self.config.warn_at_percent / 100:
             self._warned = True
             return BudgetChange.WARNING
         return None

@@ -29,6 +29,10 @@ class ContextWindow:
         self._items: deque[tuple[str, bool]] = deque(maxlen=MAX_TRACKED)  # (item id, is a user item)
         self._known: set[str] = set()
 
+    def __len__(self) -> int:
+        """Items remembered (at most MAX_TRACKED)."""
+        return len(self._items)
+
     def added(self, event: dict[str, Any]) -> None:
         item = event.get("item")
         if not isinstance(item, dict):
@@ -50,9 +54,9 @@ class ContextWindow:
     def trim(self) -> list[dict[str, Any]]:
         """The delete events that leave only the last ``keep_turns`` turns (sent after a response)."""
         starts = [n for n, (_, user) in enumerate(self._items) if user]
-        if len(starts) <= self.keep_turns:
+        if len(starts) < self.keep_turns:
             return []
-        cut = starts[-self.keep_turns]
+        cut = starts[-self.keep_turns]  # everything before the oldest turn kept goes
         old = [self._items.popleft()[0] for _ in range(cut)]
         self._known.difference_update(old)
         return [ev.item_delete(item_id, self._ids.next()) for item_id in old]

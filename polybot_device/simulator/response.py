@@ -184,6 +184,7 @@ class ResponseStream:
         await s.send({"type": "response.done",
                       "response": self._response(status, [item], self._usage(samples, said), details)})
         if not cancelled:
+            s.record.answered_ms.append(self.voiced_ms)
             s.host.response_completed(s.record)
         await s.send({"type": "rate_limits.updated", "rate_limits": [
             {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
