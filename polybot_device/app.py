@@ -23,7 +23,9 @@ from .audio.volume import Volume
 from .audio.wire import BYTES_PER_MS
 from .config import Config, Mode, reloadable
 from .cost.keeper import CostKeeper
+from .cost.ledger import LEDGER_FILE
 from .cost.meter import CostSummary
+from .fleet.runtime_state import runtime_dir
 from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
 from .modes import Selection
@@ -66,7 +68,7 @@ class Translator:
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self._listeners: list[Listener] = []
-        self.costs = CostKeeper(config.cost, status, self._emit)
+        self.costs = CostKeeper(config.cost, status, self._emit, ledger_path=runtime_dir() / LEDGER_FILE)
         self.link = RealtimeLink(config.api, keys, status, self.outbox, self._choice.kind, self._on_action,
                                  on_session_lost=self._on_session_lost, is_quiet=self.is_quiet,
                                  on_outcome=self._on_outcome)
@@ -95,8 +97,8 @@ class Translator:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pump_mic(self.capture, self.playback), name="mic")
                 tasks.create_task(self.link.run(), name="link")
-                tasks.create_task(self.costs.meter_interpreter(lambda: self.outbox.sent_total_ms,
-                                                               lambda: self.selection.uses_translation_endpoint))
+                tasks.create_task(self.costs.run(lambda: self.outbox.sent_total_ms,
+                                                 lambda: self.selection.uses_translation_endpoint))
                 self.status.update(started=True)
                 on_started()
         finally:

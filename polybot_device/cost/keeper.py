@@ -4,7 +4,8 @@ Owned by :class:`.app.Translator`, on the loop thread. When the budget is spent,
 true (the mic pump then sends nothing), the status model shows the budget state, and a timer waits
 for local midnight; a reload that raises or removes the limit resumes at once. Interpreter mode
 has no usage events: its minutes are charged from the audio streamed to the session, counted by
-the outbox and read here once a second.
+the outbox and read here once a second. Today's estimate is kept in ``ledger`` (if given) after
+every charge and picked up again at start, so a restart does not reset the budget.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from ..config import CostConfig
 from ..state import StatusModel
 from ..stats import BudgetChanged, ResponseCost, TranslatorEvent
+from . import ledger
 from .meter import BudgetChange, CostMeter, CostSummary
 from .usage import ResponseUsage, TranscriptionUsage
 
@@ -26,8 +29,13 @@ INTERPRETER_METER_S = 1.0
 
 class CostKeeper:
     def __init__(self, config: CostConfig, status: StatusModel, emit: Callable[[TranslatorEvent], None],
-                 meter: CostMeter | None = None) -> None:
+                 meter: CostMeter | None = None, ledger_path: Path | None = None) -> None:
         self.meter = meter or CostMeter(config)
+        self._ledger = ledger_path
+        self._ledger_complaint = False
+        earlier = ledger.load(ledger_path) if ledger_path else None
+        if earlier:
+            self.meter.carry_over(*earlier)
         self._status = status
         self._emit = emit
         self.paused = False
@@ -38,24 +46,38 @@ class CostKeeper:
     def response(self, usage: ResponseUsage) -> None:
         cost = self.meter.response(usage)
         self._emit(ResponseCost(usage, cost))
-        self.check()
+        self._charged()
 
     def transcription(self, usage: TranscriptionUsage) -> None:
         self.meter.transcription(usage)
-        self.check()
+        self._charged()
 
     def interpreter_streamed(self, total_ms: float, interpreting: bool) -> None:
         """The outbox's running total of audio sent; charged when it went to an interpreter session."""
         delta, self._streamed_ms = total_ms - self._streamed_ms, total_ms
         if interpreting and delta > 0:
             self.meter.interpreter(delta / 1000)
-            self.check()
+            self._charged()
 
-    async def meter_interpreter(self, sent_ms: Callable[[], float], interpreting: Callable[[], bool]) -> None:
-        """The task that charges interpreter minutes, once a second (never per audio chunk)."""
+    async def run(self, sent_ms: Callable[[], float], interpreting: Callable[[], bool]) -> None:
+        """The keeper's task: applies a budget an earlier run spent today, then charges interpreter
+        minutes once a second (never per audio chunk)."""
+        self.check()
         while True:
             await asyncio.sleep(INTERPRETER_METER_S)
             self.interpreter_streamed(sent_ms(), interpreting())
+
+    def _charged(self) -> None:
+        self.check()
+        if self._ledger is None:
+            return
+        try:
+            ledger.save(self._ledger, self.meter.day, self.meter.today)
+        except OSError as exc:
+            if not self._ledger_complaint:  # e.g. run by hand with no /run/polybot: once
+                self._ledger_complaint = True
+                log.info("cannot keep today's cost estimate in %s (%s): a restart starts it from 0",
+                         self._ledger, exc.strerror or exc)
 
     def reconfigure(self, config: CostConfig) -> None:
         self.meter.reconfigure(config)

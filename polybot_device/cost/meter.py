@@ -3,8 +3,8 @@
 One :class:`CostMeter` per daemon, fed on the loop thread with each usage the server reports. The
 day is the local calendar day (the gadget's timezone): at local midnight today's total starts
 again from 0 and a budget that was spent is available again. A reload may raise or lower the
-limit (:meth:`CostMeter.reconfigure`). Totals live in RAM: a restart starts the day's estimate
-anew (docs/cost.md says so).
+limit (:meth:`CostMeter.reconfigure`). Today's estimate is carried over a restart of the daemon
+(:mod:`.ledger`); the totals since start are not.
 
 A "translated minute" is a minute of translated speech the model produced (its output audio
 tokens, 20 per second) in conversation and one-way modes, and a minute of audio streamed to the
@@ -143,6 +143,17 @@ class CostMeter:
         self.today = 0.0
         self._warned = False
         return True
+
+    @property
+    def day(self) -> str:
+        """The local date today's estimate is for."""
+        self.roll_day()
+        return self._day
+
+    def carry_over(self, day: str, today: float) -> None:
+        """Today's estimate of an earlier run of the daemon (a restart must not reset the budget)."""
+        if day == self.day:
+            self.today = max(self.today, today)
 
     def seconds_to_midnight(self) -> float:
         now = dt.datetime.fromtimestamp(self._clock()).astimezone()

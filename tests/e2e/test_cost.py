@@ -88,3 +88,23 @@ def test_the_daily_budget_stops_sending_audio_and_a_reload_raising_it_resumes(si
     assert sum(s.utterances for s in sim.sim.sessions) == 2  # the paused utterance was never sent
     assert daemon.health().returncode == 0
     assert "daily budget reached" in daemon.log() and "available again" in daemon.log()
+
+
+def test_a_restart_does_not_hand_out_the_days_budget_again(sim, rig, feeder, start_fleet_daemon, tmp_path):
+    first = start_fleet_daemon("first", cost={"daily_limit": 0.0001}, cues={"spoken": False})
+    first.wait_ready()
+    feeder.feed(one_utterance())
+    eventually(lambda: first.state_file.exists() and json.loads(first.state_file.read_text())["budget_spent"], 30,
+               "the budget spent")
+    code, _ = first.terminate()
+    assert code == 0
+    ledger = first.runtime_dir / "cost-today.json"
+    assert json.loads(ledger.read_text())["today"] > 0.0001
+    # The same runtime directory (/run/polybot survives a restart of the unit, not a reboot).
+    (tmp_path / "second" / "run").mkdir(parents=True)
+    (tmp_path / "second" / "run" / "cost-today.json").write_bytes(ledger.read_bytes())
+    second = start_fleet_daemon("second", cost={"daily_limit": 0.0001}, cues={"spoken": False})
+    second.wait_ready()
+    eventually(lambda: second.state_file.exists() and json.loads(second.state_file.read_text())["state"]
+               == "budget-spent", 10, "the budget still spent after the restart")
+    assert second.health().returncode == 1
