@@ -16,6 +16,7 @@ CAUSES = (
     "server_error",     # any other HTTP status at the handshake, or a server error event
     "network",          # DNS, refused, unreachable, reset: the network or the endpoint is down
     "tls",              # certificate or TLS failure
+    "clock",            # the certificate is not valid yet by our clock: waiting for the time sync
     "timeout",          # the connect or the session setup took too long
     "connection_lost",  # a live session's connection broke (Wi-Fi drop, half-open, server close)
     "session_ended",    # the server ended a healthy session (e.g. the 60-minute limit)
@@ -31,6 +32,8 @@ def classify(outcome: Outcome) -> str:
         return "key_unavailable" if unavailable else "auth"
     if outcome.immediate:
         return "rollover" if ("rollover" in text or "mode" in text or "reload" in text) else "session_ended"
+    if outcome.clock:
+        return "clock"
     if "429" in text or "rate limit" in text:
         return "rate_limited"
     if "tls" in text or "certificate" in text or "ssl" in text:

@@ -3,7 +3,9 @@ not all knock on the API in the same second after the Wi-Fi comes back."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 
 
 class Backoff:
@@ -22,3 +24,15 @@ class Backoff:
     def reset(self) -> None:
         """After a healthy session the next drop starts again from a short delay."""
         self.failures = 0
+
+
+async def until_clock_steps(max_s: float, poll_s: float = 0.25, step_s: float = 1.0) -> None:
+    """Sleep up to ``max_s``, returning early once the wall clock has been stepped (NTP set it):
+    a daemon waiting for the time sync connects the moment it happens, not at its next retry.
+    Seen as the gap between the wall clock and the monotonic clock moving by ``step_s`` or more."""
+    offset = time.time() - time.monotonic()
+    deadline = time.monotonic() + max_s
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(poll_s, left))
+        if abs(time.time() - time.monotonic() - offset) >= step_s:
+            return

@@ -26,13 +26,17 @@ from ..apikey import ApiKey, KeySource, KeyUnavailable
 from ..config import ApiConfig
 from ..state import Link, StatusModel
 from ..trace import probe
-from .backoff import Backoff
+from .backoff import Backoff, until_clock_steps
 from .events import BYTES_PER_MS, audio_append_json
-from .failures import Outcome, close_words, describe, rejected
+from .failures import Outcome, close_words, failed, rejected
 from .outbox import Outbox
 from .protocol import Action, Send, SessionLive, SessionOver
 
 log = logging.getLogger(__name__)
+
+CLOCK_RETRY_S = 2.0
+"""While the clock is behind (see failures.X509_V_ERR_CERT_NOT_YET_VALID): try again this often, and
+at once when the clock is stepped. Not the backoff: the time sync fixes it any second, unasked."""
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 """Largest server frame we accept. Audio deltas are a few KiB; a bigger frame is a fault, and
@@ -147,9 +151,13 @@ class RealtimeLink:
                     log.warning("connection lost: %s; reconnecting", outcome.cause)
             elif self._offline_since is None:
                 self._offline_since = time.monotonic()
+            clock_wait = False
             if outcome.auth:
                 self._status.update(link=Link.AUTH_ERROR, detail=outcome.cause)
                 delay = self._api.auth_retry_s
+            elif outcome.clock:  # not an outage: retried soon, and at once when the clock is set
+                self._status.update(link=Link.CLOCK_UNSET, detail=outcome.cause)
+                delay, clock_wait = CLOCK_RETRY_S, True
             else:
                 if not outcome.immediate:  # a swap (rollover, expiry, mode change) is not an outage
                     self._status.update(link=Link.OFFLINE, detail=outcome.cause)
@@ -160,7 +168,7 @@ class RealtimeLink:
                 log.warning("cannot connect: %s; retrying in %.1f s", outcome.cause, delay)
                 logged_cause = outcome.cause
             self.reconnects += 1
-            await asyncio.sleep(delay)
+            await (until_clock_steps(delay) if clock_wait else asyncio.sleep(delay))
 
     async def _attempt(self) -> Outcome:
         try:
@@ -184,7 +192,7 @@ class RealtimeLink:
         except InvalidStatus as exc:
             return rejected(exc)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            return Outcome(describe(exc))
+            return failed(exc)
         try:
             return await self._serve(ws, kind)
         finally:

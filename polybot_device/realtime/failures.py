@@ -1,5 +1,6 @@
 """Why a connection attempt or a session ended, in words a person reads and a cause the run loop
-acts on: a refused key waits api.auth_retry_s, a 429 honours Retry-After, the rest backs off."""
+acts on: a refused key waits api.auth_retry_s, a 429 honours Retry-After, a clock that is behind
+(a Pi has no real-time clock) waits for the time sync, the rest backs off."""
 
 from __future__ import annotations
 
@@ -18,6 +19,22 @@ class Outcome:
     auth: bool = False
     retry_after_s: float | None = None
     immediate: bool = False  # the server ended a healthy session (e.g. expiry): reconnect now
+    clock: bool = False  # the certificate is not valid yet by our clock: the clock is not set
+
+
+X509_V_ERR_CERT_NOT_YET_VALID = 9
+"""OpenSSL's verify code (x509_vfy.h) for a certificate whose notBefore is after our clock. A Pi has
+no battery-backed clock: until NTP sets it, the time is the image's or the last shutdown's, and a
+certificate issued since then fails this way. No other cause gives this code."""
+
+CLOCK_UNSET = "clock not set: the server's TLS certificate is not valid yet by this device's clock"
+
+
+def failed(exc: BaseException) -> Outcome:
+    """The outcome of a connect that raised ``exc`` (network, TLS, handshake)."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_code == X509_V_ERR_CERT_NOT_YET_VALID:
+        return Outcome(CLOCK_UNSET, clock=True)
+    return Outcome(describe(exc))
 
 
 def rejected(exc: InvalidStatus) -> Outcome:

@@ -27,6 +27,7 @@ DOCUMENTED = {
     "mic-missing": flashes(2),
     "auth-error": flashes(3),
     "config-error": flashes(4),
+    "clock-unset": flashes(5),
 }
 
 
@@ -60,13 +61,13 @@ def cycle_matches(observed, expected):
 
 
 def test_each_state_has_its_documented_pattern_and_no_two_look_alike(pins):
-    """All nine patterns play at once, each on its own LED, for one full cycle and a bit."""
+    """All ten patterns play at once, each on its own LED, for one full cycle and a bit."""
     lights = {}
     for n, name in enumerate(DOCUMENTED):
-        light = StatusLight(controls(status_led={"pin": 4 + n}))  # 4..12: no fixed pull-ups
+        light = StatusLight(controls(status_led={"pin": 4 + n}))  # 4..13: no fixed pull-ups
         light.show(CONFIG_ERROR if name == CONFIG_ERROR else State(name))
         lights[name] = light
-    time.sleep(3.5)  # the longest cycle (4 flashes + pause) is 3.2 s
+    time.sleep(4.0)  # the longest cycle (5 flashes + pause) is 3.7 s
     signatures = set()
     try:
         for n, (name, expected) in enumerate(DOCUMENTED.items()):

@@ -169,6 +169,39 @@ def test_slow_link_still_translates_without_spurious_reconnects(start_gadget, pr
     assert proxy.connections == 1 and "connection lost" not in g.log()
 
 
+def test_a_clock_behind_the_certificate_says_so_and_connects_as_soon_as_the_time_is_right(start_gadget, sim, tls,
+                                                                                        report):
+    """A Pi has no RTC: until NTP runs, a fresh certificate is 'not yet valid'. That is its own state
+    (not a generic TLS failure behind a growing backoff), logged once, retried every couple of seconds,
+    and the session comes up as soon as the time is right (here: the server's certificate becomes
+    valid by our clock, through a real TLS handshake on loopback)."""
+    from tests.rig.proxy import FaultProxy
+
+    proxy = FaultProxy("127.0.0.1", sim.sim.port, tls=tls.future)
+    try:
+        # A backoff this long would leave the gadget offline for tens of seconds after the fix.
+        g = start_gadget(api={"url": proxy.url(), "backoff_initial_s": 20.0, "backoff_max_s": 60.0},
+                         env={"SSL_CERT_FILE": str(tls.ca_file)})
+        g.daemon.wait_ready(timeout=15)
+        g.wait_status("STATUS=Clock not set: waiting for time sync", timeout=10)
+        from polybot_device.realtime.connection import CLOCK_RETRY_S
+
+        time.sleep(3 * CLOCK_RETRY_S)  # several failed attempts: a backoff would have grown by now
+        assert g.live_sessions() == 0
+        fixed_at = time.monotonic()
+        proxy.set_tls(tls.trusted)  # the time sync caught up: the same server's certificate is valid now
+        recovered_s = g.wait_live(0, timeout=15) - fixed_at
+        g.wait_status_now("STATUS=Ready: listening", timeout=10)
+    finally:
+        proxy.close()
+    report(fault="clock behind the certificate (no time sync yet), then set", recovery_s=round(recovered_s, 2))
+    log = g.log()
+    assert log.count("cannot connect: clock not set") == 1, log  # one journal line, however many retries
+    assert "Offline" not in " ".join(line for _, line in g.statuses()), g.statuses()
+    assert recovered_s < CLOCK_RETRY_S + 3, f"connected {recovered_s:.1f} s after the clock was right"
+    g.assert_status_follows_state()
+
+
 def test_dns_failure_is_retried_with_backoff_and_named_in_status(start_gadget):
     g = start_gadget(api={"url": "wss://realtime.polybot-test.invalid/v1/realtime"})
     g.daemon.wait_ready(timeout=15)
