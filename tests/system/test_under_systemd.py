@@ -1,4 +1,5 @@
-"""The daemon under a real systemd: PID 1 of its own PID namespace over a Debian Bookworm root.
+"""The daemon under a real systemd: PID 1 of its own PID namespace over Debian Trixie and Bookworm
+roots (systemd 257 and 252).
 
 The root gets the daemon through scripts/install.sh, exactly as a Pi does; a test drop-in then
 points it at the FIFO sound rig and at the simulator (`polybot-device simulate`, run inside the
@@ -14,13 +15,14 @@ systemd mounts each service's credentials (LoadCredential=) in a helper's mount 
 relies on them propagating back, so the root is made a shared mount point of its own before
 systemd starts; without that the daemon finds an empty /run/credentials/polybot-device.service.
 
-Root only (skipped with the reason otherwise; deselect with -m "not systemd"). Measured: about
-3 minutes from nothing (the root takes 1.5), 40 seconds with the cached root.
+Root only (skipped with the reason otherwise; deselect with -m "not systemd"). Timings per release
+are in docs/raspberry-pi.md.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -34,7 +36,7 @@ import pytest
 
 from polybot_device.audio.filerig import FileRig, MicFeeder
 
-from .roots import Chroot, cached_root, native_arch, require_root_tools
+from .roots import SUITES, Chroot, cached_root, native_arch, require_root_tools
 
 pytestmark = pytest.mark.systemd
 
@@ -124,8 +126,9 @@ class Simulator:
 class System:
     """systemd booted as PID 1 of a new PID namespace in the root, and ways to ask it things."""
 
-    def __init__(self, chroot: Chroot, log: Path) -> None:
+    def __init__(self, chroot: Chroot, log: Path, suite: str) -> None:
         self.chroot = chroot
+        self.suite = suite
         self.log = log.open("w")
         self.unshare = subprocess.Popen(
             ["unshare", "--pid", "--fork", "--mount", "--uts", "--kill-child", "/bin/sh", "-c",
@@ -178,13 +181,14 @@ class System:
         self.log.close()
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+@pytest.fixture(scope="module", params=SUITES)
+def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    suite = request.param
     require_root_tools("unshare", "nsenter")
     started = time.monotonic()
-    cached = cached_root(native_arch(), PACKAGES)
+    cached = cached_root(suite, native_arch(), PACKAGES)
     root_s = time.monotonic() - started
-    scratch = tmp_path_factory.mktemp("systemd")
+    scratch = tmp_path_factory.mktemp(f"systemd-{suite}")
     chroot = Chroot(cached, scratch)
     simulator: Simulator | None = None
     feeder: MicFeeder | None = None
@@ -204,9 +208,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
                        "--config", "/root/polybot-test.yaml", "--api-key-file", "/root/key", timeout=900)
             install_s = time.monotonic() - t
 
-            drop_in = chroot.path(f"/etc/systemd/system/{UNIT}.d/50-test-sandbox.conf")
-            drop_in.parent.mkdir(parents=True, exist_ok=True)
-            drop_in.write_text(TEST_DROP_IN)
+            # The config-error blinker too: its ProtectProc= mounts a /proc of its own, which would
+            # hide the Raspberry Pi /proc/cpuinfo the lgpio check puts in place.
+            for unit in (UNIT, "polybot-config-error.service"):
+                drop_in = chroot.path(f"/etc/systemd/system/{unit}.d/50-test-sandbox.conf")
+                drop_in.parent.mkdir(parents=True, exist_ok=True)
+                drop_in.write_text(TEST_DROP_IN)
 
             rig_dir = chroot.path("/srv/rig")
             rig = FileRig(rig_dir, MIC_RATE, MIC_CHANNELS, SPEAKER_RATE, 1)
@@ -222,10 +229,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             # Now that the simulator said where it listens (keeps the installer's owner and mode).
             chroot.path("/etc/polybot/polybot.yaml").write_text(daemon_config(simulator.url))
             t = time.monotonic()
-            system = System(chroot, scratch / "systemd-console.log")
+            system = System(chroot, scratch / "systemd-console.log", suite)
             system.rig, system.feeder, system.simulator = rig, feeder, simulator  # type: ignore[attr-defined]
             boot_s = time.monotonic() - t
-            print(f"\nroot: {root_s:.0f} s; install.sh: {install_s:.0f} s; boot: {boot_s:.0f} s")
+            print(f"\n{suite}: root: {root_s:.0f} s; install.sh: {install_s:.0f} s; boot: {boot_s:.0f} s")
             yield system
         finally:
             if system is not None:
@@ -368,6 +375,107 @@ def test_stop_is_a_clean_sigterm_exit(system: System) -> None:
     assert took < 3.0, f"systemctl stop took {took:.1f} s"
 
 
+def started_since(system: System, unit: str, since_monotonic_us: int) -> bool:
+    started = system.show(unit, "ExecMainStartTimestampMonotonic")["ExecMainStartTimestampMonotonic"]
+    return int(started or 0) > since_monotonic_us
+
+
+def monotonic_us(system: System) -> int:
+    """systemd's CLOCK_MONOTONIC now, in the units of its *TimestampMonotonic properties."""
+    return int(float(system.run("cat", "/proc/uptime").stdout.split()[0]) * 1_000_000)
+
+
+def test_a_missing_key_file_is_exit_78_with_the_reason_not_a_restart_loop(system: System) -> None:
+    """LoadCredential= alone fails the unit before the daemon runs (243/CREDENTIALS) when the file is
+    missing, and Restart=on-failure restarts it every 3 s forever, with the LEDs dark."""
+    key = system.chroot.path("/etc/polybot/openai_api_key")
+    aside = key.with_name("openai_api_key.aside")
+    system.ctl("start", UNIT)
+    wait_state(system, 30, ActiveState="active")
+    before = monotonic_us(system)
+    key.rename(aside)
+    try:
+        system.ctl("restart", UNIT, check=False)
+        failed = wait_state(system, 30, ActiveState="failed")
+        assert (failed["ExecMainStatus"], failed["Result"]) == ("78", "exit-code"), failed
+        time.sleep(5)  # RestartSec=3s: a restart loop would have shown by now
+        later = system.show()
+        assert later["ActiveState"] == "failed" and later["NRestarts"] == failed["NRestarts"], later
+        journal = system.journal()
+        assert "no API key" in journal and "/etc/polybot/openai_api_key" in journal, journal[-2000:]
+        wait_until("polybot-config-error.service to run",
+                   lambda: started_since(system, "polybot-config-error.service", before), 15)
+    finally:
+        aside.rename(key)
+        system.ctl("reset-failed", UNIT, check=False)
+        system.ctl("start", UNIT, check=False)
+    wait_state(system, 30, ActiveState="active", StatusText="Ready: listening")
+
+
+def test_the_key_is_never_in_the_environment_or_on_the_command_line(system: System) -> None:
+    system.ctl("start", UNIT)
+    pid = wait_state(system, 30, ActiveState="active")["MainPID"]
+    key = system.chroot.path("/etc/polybot/openai_api_key").read_text().strip()
+    for what in ("environ", "cmdline"):
+        assert key not in system.run("cat", f"/proc/{pid}/{what}").stdout
+    assert key not in system.ctl("show", UNIT, "--property=Environment,ExecStart").stdout
+
+
+LGPIO_NO_CHIP = r"Falling back from lgpio: '?can not open gpiochip"
+"""gpiozero's note when lgpio imported (its FIFO made) and only gpiochip_open() failed."""
+CPUINFO_PI5 = "Revision\t: d04170\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n"
+
+
+def test_the_lgpio_pin_factory_gets_past_its_fifo_under_both_units(system: System) -> None:
+    """`import lgpio` makes a notification FIFO in $LG_WD or the working directory, which is / for a
+    service (read-only under ProtectSystem=strict, root's in any case): then gpiozero has no lgpio
+    pin factory and the gadget no button and no LEDs. Here the real lgpio from PyPI, and a
+    /proc/cpuinfo that says Raspberry Pi 5 (so gpiozero goes as far as opening the chip): the only
+    thing missing must be the gpiochip itself, under the daemon's unit and the config-error one."""
+    if system.suite != "bookworm":
+        pytest.skip("PyPI has lgpio wheels up to Python 3.11 (Bookworm); Raspberry Pi OS Trixie ships python3-lgpio")
+    root = system.chroot
+    venv_python = "/opt/polybot-device/venv/bin/python"
+    system.run(venv_python, "-m", "pip", "install", "-q", "lgpio==0.2.2.0", env=root.env(), timeout=300)
+    fake = root.path("/srv/cpuinfo-pi5")
+    fake.write_text(Path("/proc/cpuinfo").read_text() + CPUINFO_PI5)
+    system.run("mount", "--bind", "/srv/cpuinfo-pi5", "/proc/cpuinfo")  # in the test root's namespace only
+    config = root.path("/etc/polybot/polybot.yaml")
+    good = config.read_text()
+    try:
+        before = monotonic_us(system)
+        system.ctl("restart", UNIT)
+        wait_until("the daemon's GPIO verdict", lambda: "Falling back from lgpio" in system.journal(), 30)
+        daemon_log = system.journal()
+        assert re.search(LGPIO_NO_CHIP, daemon_log), daemon_log[-3000:]
+        assert ".lgd-nfy" not in daemon_log
+        # /run is systemd's tmpfs inside the test root's namespace: look from there.
+        kind, owner = system.run("stat", "-c", "%F %U", "/run/polybot/.lgd-nfy0").stdout.strip().rsplit(" ", 1)
+        assert (kind, owner) == ("fifo", "polybot")
+
+        config.write_text("audio:\n  input:\n    rate: fast\n")  # exit 78: the config-error unit blinks
+        system.ctl("restart", UNIT, check=False)
+        wait_until("polybot-config-error.service to run",
+                   lambda: started_since(system, "polybot-config-error.service", before), 30)
+        try:
+            wait_until("the blinker's GPIO verdict",
+                       lambda: "Falling back from lgpio" in system.journal("polybot-config-error.service"), 30)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{system.journal('polybot-config-error.service')[-3000:]}") from None
+        blinker_log = system.journal("polybot-config-error.service")
+        assert re.search(LGPIO_NO_CHIP, blinker_log), blinker_log[-3000:]
+        assert ".lgd-nfy" not in blinker_log
+    finally:
+        config.write_text(good)
+        system.run("umount", "/proc/cpuinfo", check=False)
+        system.run(venv_python, "-m", "pip", "uninstall", "-q", "-y", "lgpio", env=root.env(), check=False)
+        system.ctl("reset-failed", UNIT, check=False)
+        system.ctl("restart", UNIT, check=False)
+    wait_state(system, 30, ActiveState="active", StatusText="Ready: listening")
+
+
+
+# Last: it uninstalls what the tests above use.
 def test_installer_again_keeps_config_and_key_and_uninstall_removes_it(system: System) -> None:
     root = system.chroot
     config, key = root.path("/etc/polybot/polybot.yaml"), root.path("/etc/polybot/openai_api_key")
