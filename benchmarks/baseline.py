@@ -29,6 +29,7 @@ import alsaaudio
 import numpy as np
 import websockets
 import yaml
+
 from systemd import daemon
 
 API_RATE = 24000

@@ -28,8 +28,8 @@ if str(REPO) not in sys.path:
 
 from polybot_device.audio.filerig import FileRig, MicFeeder  # noqa: E402
 from polybot_device.simulator import SimulatorOptions  # noqa: E402
+from polybot_device.simulator.connection import SimConnection  # noqa: E402
 from polybot_device.simulator.conversation import ConversationSession  # noqa: E402
-from polybot_device.simulator.server import SimConnection  # noqa: E402
 from tests.rig.daemon import NotifySocket, SimulatorThread  # noqa: E402
 
 MIC_RATE, MIC_CHANNELS = 48000, 2
@@ -142,7 +142,8 @@ def daemon_config(url: str, rig: FileRig) -> dict:
                   "echo_gate": False},  # full duplex: the mic streams while the speaker plays
         "vad": {"threshold": 0.5, "silence_duration_ms": 500},
         "languages": ["es", "en"],
-        "cues": {"enabled": False},  # the baseline has none; a "ready" earcon between spaced deltas would queue ahead of them
+        # The baseline has no cues; a "ready" earcon between spaced deltas would queue ahead of them.
+        "cues": {"enabled": False},
         "logging": {"level": "info"},
     }
 
@@ -168,7 +169,7 @@ class Daemon:
         if trace:
             env["POLYBOT_TRACE_FILE"] = str(self.trace_path)
         self.log_path = workdir / "daemon.log"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - the subprocess writes it until close()
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(SUBJECTS[subject] + [str(self.config_path)], env=env, cwd=REPO,
                                      stdout=self._log, stderr=subprocess.STDOUT)
@@ -265,7 +266,7 @@ def playback_latencies(rows: list[tuple[str, str, float]], deltas: list[tuple[st
         sent.setdefault(item, []).append(t)
     out = []
     for item, times in sent.items():
-        for t_sent, t_handed in zip(times, handed.get(item, [])):
+        for t_sent, t_handed in zip(times, handed.get(item, []), strict=False):
             if t_handed == t_handed and window[0] <= t_sent <= window[1]:  # not NaN, in the window
                 out.append(t_handed - t_sent)
     return out

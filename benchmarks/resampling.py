@@ -13,9 +13,9 @@ from __future__ import annotations
 import statistics
 import time
 
+import baseline
 import numpy as np
 
-import baseline
 from polybot_device.audio.resample import MicConverter, SpeakerConverter
 
 RATE = 48000

@@ -63,7 +63,7 @@ def speech_like(seconds: float) -> np.ndarray:
 def startup(subject: str, work: Path, runs: int) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     times = []
-    for i in range(runs):
+    for _ in range(runs):
         with tempfile.TemporaryDirectory(dir=work) as tmp:
             rig, feeder = h.make_rig(Path(tmp) / "alsa")
             d = h.Daemon(subject, Path(tmp), h.daemon_config("ws://127.0.0.1:9/v1/realtime", rig), rig, trace=False)
@@ -94,7 +94,7 @@ def streaming(subject: str, work: Path, seconds: float, delta_ms: int, pace: flo
         cpu0, t0 = d.cpu_s(), time.monotonic()
         time.sleep(seconds)
         cpu1, t1 = d.cpu_s(), time.monotonic()
-        user, system, exact = ((b - a) / (t1 - t0) * 100 for a, b in zip(cpu0, cpu1))
+        user, system, exact = ((b - a) / (t1 - t0) * 100 for a, b in zip(cpu0, cpu1, strict=True))
         figures = {"cpu_percent": user + system, "cpu_user_percent": user, "cpu_sys_percent": system,
                    "cpu_exact_percent": exact, "window": (t0, t1),
                    "peak_rss_mb": d.status_kb("VmHWM") / 1024, "rss_mb": d.status_kb("VmRSS") / 1024}
@@ -218,7 +218,7 @@ def main() -> int:
     print_table(medians, runs, repeats)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"{stamp}.json"
     path.write_text(json.dumps({"machine": machine(), "repeats": repeats, "quick": args.quick,
                                 "median": medians, "runs": runs}, indent=1))

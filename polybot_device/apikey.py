@@ -10,15 +10,14 @@ line cannot carry it.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError
 from .background import call_in_daemon_thread
+from .config import ConfigError
 from .keycommand import KeyCommandFailed, run_key_command
 
 CREDENTIAL_NAME = "openai_api_key"
@@ -58,8 +57,8 @@ class KeySource:
         self._environ = os.environ if environ is None else environ
         self._on_key = on_key
 
-    def describe(self) -> str:
-        """Which source would be used, without reading any secret (for check-config)."""
+    def describe(self) -> str | None:
+        """Which source would be used, without reading any secret (for check-config); None: none."""
         if self._command:
             return f"api.key_command {self._command[0]} (run before every connect; not run by check-config)"
         if self._environ.get("OPENAI_API_KEY", "").strip():
@@ -69,7 +68,7 @@ class KeySource:
         creds = self._environ.get("CREDENTIALS_DIRECTORY")
         if creds and (Path(creds) / CREDENTIAL_NAME).exists():
             return "systemd credential openai_api_key"
-        return "none"
+        return None
 
     def check_configured(self) -> None:
         """At start-up: no source at all is a configuration problem (exit 78). A key command is
@@ -130,37 +129,3 @@ def _read_file(path: Path, what: str) -> str:
     if not value:
         raise KeyEmpty(f"{what} {path} is empty")
     return value
-
-
-class SecretRedactor(logging.Filter):
-    """Replaces every known secret in log records with a mask. Belt and braces: nothing should
-    log a key in the first place, but a library's exception text might."""
-
-    MASK = "[redacted]"
-    KEEP = 32
-    """Secrets remembered: short-lived keys from api.key_command arrive once per connect, so the
-    set is bounded (the oldest go; a key still in use is re-added on every read)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: tuple[str, ...] = ()
-
-    def add(self, secret: str) -> None:
-        """Thread-safe (keys are read in a worker thread): the tuple is replaced, never mutated."""
-        if len(secret) >= 8:
-            self._secrets = (*[s for s in self._secrets if s != secret][-(self.KEEP - 1):], secret)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        text = record.exc_text or ""
-        if any(s in message or s in text for s in self._secrets):
-            for s in self._secrets:
-                message = message.replace(s, self.MASK)
-                text = text.replace(s, self.MASK)
-            record.msg, record.args = message, None
-            record.exc_text = text or None
-        return True

@@ -15,9 +15,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from .apikey import KeySource, SecretRedactor
+from .apikey import KeySource
 from .config import EX_CONFIG, Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from .app import Translator
+from .redact import SecretRedactor
 
 log = logging.getLogger("polybot_device")
 
@@ -26,7 +31,7 @@ EX_CRASH = 1
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would exit 2
+    def error(self, message: str) -> NoReturn:  # argparse would exit 2
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         sys.exit(EX_CONFIG)
@@ -57,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     error.add_argument("--config", required=True, type=Path)
 
     demo = sub.add_parser("demo", help="simulator + daemon, audio from a WAV file to a WAV file; no sound card needed")
-    demo.add_argument("--input", type=Path, default=None, help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
+    demo.add_argument("--input", type=Path, default=None,
+                      help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
     demo.add_argument("--output", type=Path, default=Path("demo-output/translated.wav"))
     demo.add_argument("--mic-rate", type=int, default=48000)
     demo.add_argument("--mic-channels", type=int, default=2)
@@ -105,7 +111,7 @@ def _config_problem(exc: ConfigError) -> int:
 
 
 def check_config(path: Path) -> int:
-    from .dropins import annotated_yaml, load_layered
+    from .config import annotated_yaml, load_layered
 
     try:
         layered = load_layered(path)
@@ -116,7 +122,7 @@ def check_config(path: Path) -> int:
     print("# Effective configuration, key-shaped values masked; after each value the file that set it.")
     print(annotated_yaml(layered))
     source = KeySource(config.api.key_file, command=config.api.key_command).describe()
-    if source == "none":
+    if source is None:
         source = "none in this environment (under systemd, LoadCredential=openai_api_key provides it)"
     print(f"# api key: {source} (the key itself is never shown)")
     return EX_OK
@@ -170,19 +176,9 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
             main_task.cancel()
             loop.call_later(STOP_DEADLINE_S, _stop_overdue)
 
-    def reload() -> None:
-        if path is None:
-            return
-        try:
-            new = load_config(path)
-        except ConfigError as exc:
-            log.error("reload refused, keeping the running config: %s", exc)
-            return
-        translator.reconfigure(new)
-
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig.name)
-    loop.add_signal_handler(signal.SIGHUP, reload)
+    loop.add_signal_handler(signal.SIGHUP, _reload, path, translator)
 
     def started() -> None:
         status.subscribe(notifier.on_state)
@@ -206,6 +202,18 @@ async def serve(config: Config, keys: KeySource, path: Path | None = None) -> in
     return EX_OK
 
 
+def _reload(path: Path | None, translator: Translator) -> None:
+    """SIGHUP: the file and its drop-ins again; a broken one is refused and the running config stays."""
+    if path is None:
+        return
+    try:
+        new = load_config(path)
+    except ConfigError as exc:
+        log.error("reload refused, keeping the running config: %s", exc)
+        return
+    translator.reconfigure(new)
+
+
 STOP_DEADLINE_S = 1.8
 """SIGTERM must end the process within 2 s. Shutdown is cancellation and normally takes
 milliseconds; if some cleanup ever hangs, this is the safety net."""
@@ -218,10 +226,10 @@ def _stop_overdue() -> None:
 
 
 def simulate(host: str, port: int, response_delay_s: float) -> int:
-    from .config import _is_loopback
+    from .config import is_loopback
     from .simulator import SimulatorOptions, run_simulator
 
-    if not _is_loopback(host):
+    if not is_loopback(host):
         print(f"polybot-device: simulate --host: expected a loopback address, got {host!r}", file=sys.stderr)
         return EX_CONFIG
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .audio.resample import to_wire
+from .audio.wire import WIRE_RATE_HZ
 from .realtime.instructions import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
-
-RATE_HZ = 24000
 
 OFFLINE_WORDS = {
     "en": "No connection. Translation will resume by itself.",
@@ -41,16 +41,17 @@ def _tone(freqs_ms: list[tuple[float, int]], level: float) -> bytes:
     """A sequence of (Hz, ms) notes with 5 ms fades so nothing clicks; 0 Hz is a rest."""
     parts = []
     for freq, ms in freqs_ms:
-        n = RATE_HZ * ms // 1000
-        t = np.arange(n) / RATE_HZ
+        n = WIRE_RATE_HZ * ms // 1000
+        t = np.arange(n) / WIRE_RATE_HZ
         note = np.sin(2 * np.pi * freq * t) if freq else np.zeros(n)
-        fade = min(n // 2, RATE_HZ * 5 // 1000)
+        fade = min(n // 2, WIRE_RATE_HZ * 5 // 1000)
         if fade:
             ramp = np.linspace(0.0, 1.0, fade)
             note[:fade] *= ramp
             note[-fade:] *= ramp[::-1]
         parts.append(note)
-    return (np.concatenate(parts) * level * 32767).astype("<i2").tobytes()
+    pcm: np.ndarray = (np.concatenate(parts) * level * 32767).astype("<i2")
+    return pcm.tobytes()
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Earcons:
     key_refused: bytes
 
     @classmethod
-    def make(cls, level: float) -> "Earcons":
+    def make(cls, level: float) -> Earcons:
         return cls(
             ready=_tone([(660, 70), (0, 30), (880, 90)], level * 0.6),
             trouble=_tone([(440, 140), (0, 40), (330, 200)], level),
@@ -102,14 +103,13 @@ class Voice:
         except (OSError, subprocess.SubprocessError) as exc:
             log.info("espeak-ng could not speak %s: %s; using tones", language, exc)
             return None
-        return _wav_to_24k(result.stdout, self._level)
+        return _wav_to_wire(result.stdout, self._level)
 
 
-def _wav_to_24k(wav: bytes, level: float) -> bytes | None:
+def _wav_to_wire(wav: bytes, level: float) -> bytes | None:
+    """espeak-ng's WAV -> wire-format PCM at the cue level (espeak speaks quietly: twice it)."""
     import io
     import wave
-
-    import soxr
 
     try:
         with wave.open(io.BytesIO(wav)) as w:
@@ -122,11 +122,11 @@ def _wav_to_24k(wav: bytes, level: float) -> bytes | None:
         rate = int.from_bytes(wav[24:28], "little")
         channels = int.from_bytes(wav[22:24], "little") or 1
         frames = wav[44:]
-    samples = np.frombuffer(frames[: len(frames) - len(frames) % (2 * channels)], dtype="<i2")
-    mono = samples.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768
-    if rate != RATE_HZ:
-        mono = soxr.resample(mono, rate, RATE_HZ)
-    return (np.clip(mono * level * 2, -1, 1) * 32767).astype("<i2").tobytes()
+    if not 8000 <= rate <= 384_000 or channels > 8:
+        return None
+    samples = np.frombuffer(to_wire(frames, rate, channels), dtype="<i2")
+    louder: np.ndarray = np.clip(samples * (level * 2), -32768, 32767).astype("<i2")
+    return louder.tobytes()
 
 
 def language_word(code: str) -> str:

@@ -13,19 +13,31 @@ import logging
 import tempfile
 import time
 import wave
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .apikey import KeySource, SecretRedactor
+from .apikey import KeySource
 from .audio.filerig import FileRig, MicFeeder, read_speaker
+from .config import ApiConfig, AudioConfig, AudioInputConfig, AudioOutputConfig, Config
+from .redact import SecretRedactor
 from .simulator import RealtimeSimulator
-from .config import AudioConfig, AudioInputConfig, AudioOutputConfig, Config, ApiConfig
 from .state import StatusModel
+from .stats import Observable
 
 log = logging.getLogger(__name__)
 
 SETTLE_S = 2.0
 """After the last utterance: how long nothing must happen before the demo calls it done."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    translated: int
+    """Utterances the simulator translated."""
+    seconds: float
+    audio_s: float
+    """Length of the translated audio written."""
 
 
 def sample_wav() -> Path:
@@ -48,12 +60,12 @@ def run_demo(args: argparse.Namespace) -> int:
     result = asyncio.run(_demo(rig, source, output))
     print()
     print(f"Fed {source} to the virtual mic ({args.mic_rate} Hz, {args.mic_channels} ch).")
-    print(f"{result['translated']} utterance(s) translated by the simulator in {result['seconds']:.1f} s.")
-    print(f"Translated audio written to: {output}  ({args.speaker_rate} Hz mono, {result['audio_s']:.1f} s)")
-    return 0 if result["translated"] else 1
+    print(f"{result.translated} utterance(s) translated by the simulator in {result.seconds:.1f} s.")
+    print(f"Translated audio written to: {output}  ({args.speaker_rate} Hz mono, {result.audio_s:.1f} s)")
+    return 0 if result.translated else 1
 
 
-async def _demo(rig: FileRig, source: Path, output: Path) -> dict:
+async def _demo(rig: FileRig, source: Path, output: Path) -> DemoResult:
     from .app import Translator
 
     started = time.monotonic()
@@ -72,7 +84,7 @@ async def _demo(rig: FileRig, source: Path, output: Path) -> dict:
         try:
             feeder.feed_wav(source)
             await asyncio.to_thread(feeder.wait_idle, 120)
-            await _settle(simulator, translator)
+            await _settle(translator)
         finally:
             run.cancel()
             try:
@@ -86,20 +98,17 @@ async def _demo(rig: FileRig, source: Path, output: Path) -> dict:
         wav.setsampwidth(2)
         wav.setframerate(rig.speaker_rate)
         wav.writeframes(audio.tobytes())
-    return {"translated": translator.utterances_translated, "seconds": time.monotonic() - started,
-            "audio_s": len(audio) / rig.speaker_rate}
+    return DemoResult(translator.stats().utterances_translated, time.monotonic() - started,
+                      len(audio) / rig.speaker_rate)
 
 
-async def _settle(simulator, translator) -> None:
+async def _settle(translator: Observable) -> None:
     """Done when no response is open, nothing is playing, and that has held for SETTLE_S."""
     deadline = time.monotonic() + 60
     quiet_since = None
     while time.monotonic() < deadline:
-        busy = (translator.playback is not None and translator.playback.is_playing()) or (
-            translator.link.protocol is not None and translator.link.protocol.response_open
-        ) or translator.status.facts.activity.value != "idle"
         now = time.monotonic()
-        if busy:
+        if not translator.stats().quiet:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = now

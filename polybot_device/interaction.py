@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from . import cues
+from .audio.wire import BYTES_PER_S
 from .background import call_in_daemon_thread
-from .state import Activity, Facts, State
-
-if TYPE_CHECKING:
-    from .app import Translator
+from .config import Config, GestureAction, Mode
+from .controls import Controls, build_controls
+from .controls.presses import ButtonEvent, Gesture
+from .modes import Selection
+from .realtime.actions import ResponseStatus
+from .state import Activity, Facts, State, StatusModel
 
 log = logging.getLogger(__name__)
 
-REPLAY_MAX_BYTES = 60 * 24000 * 2
+REPLAY_MAX_BYTES = 60 * BYTES_PER_S
 """At most the last 60 s of translation are kept for replay (interpreter mode never ends)."""
 REPLAY_ITEM = "replay"
 CUE_ITEM = "cue"
@@ -34,13 +38,43 @@ OFFLINE_NOTICE_AFTER_S = 5.0
 plays): only an outage lasting this long is announced."""
 
 
+class Translating(Protocol):
+    """What the controls may ask of the translator (:class:`.app.Translator` is one)."""
+
+    @property
+    def config(self) -> Config:
+        """The running configuration (a reload replaces it)."""
+
+    @property
+    def selection(self) -> Selection:
+        """The mode and languages chosen now (read here, changed through the methods below)."""
+
+    def next_language(self) -> str: ...
+
+    async def next_mode(self) -> Mode: ...
+
+    def talk(self, held: bool, since: float | None = None) -> None: ...
+
+    def interrupt(self) -> None:
+        """Stop the translation playing now and tell the server how much was heard."""
+
+    def play(self, pcm: bytes, item_id: str) -> None: ...
+
+    def has_speaker(self) -> bool: ...
+
+    def speaker_playing(self) -> bool: ...
+
+    def step_volume(self, up: bool) -> None: ...
+
+
 class Interaction:
-    def __init__(self, translator: "Translator") -> None:
+    def __init__(self, translator: Translating, status: StatusModel) -> None:
         self._t = translator
+        self._status = status
         level = translator.config.cues.level
         self.earcons = cues.Earcons.make(level)
         self._voice = cues.Voice(level)
-        self.controls: Any = None
+        self.controls: Controls | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._replay_item: str | None = None
         self._replay = bytearray()
@@ -59,11 +93,9 @@ class Interaction:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._t.status.subscribe(self._on_state)
+        self._status.subscribe(self._on_state)
         if self._t.config.controls.enabled:
-            from .controls import build_controls  # gpiozero is only imported where it is used
-
-            self.controls = build_controls(self._t.config, loop, self.on_gesture, self._t.status)
+            self.controls = build_controls(self._t.config, loop, self.on_gesture, self._status)
             if self.controls is not None:
                 self.controls.show_language(self._t.selection.announced_language)
 
@@ -72,13 +104,11 @@ class Interaction:
         if self._loop is None:
             return
         if self.controls is not None:
-            self._t.status.unsubscribe(self.controls.light.on_state)
+            self._status.unsubscribe(self.controls.light.on_state)
             self.controls.close()
         self.controls = None
         if self._t.config.controls.enabled:
-            from .controls import build_controls
-
-            self.controls = build_controls(self._t.config, self._loop, self.on_gesture, self._t.status)
+            self.controls = build_controls(self._t.config, self._loop, self.on_gesture, self._status)
 
     def close(self) -> None:
         if self.controls is not None:
@@ -92,60 +122,54 @@ class Interaction:
 
     # -- gestures ----------------------------------------------------------------------------------
 
-    def on_gesture(self, event: Any) -> None:
-        """A ButtonEvent from the controls (see controls/presses.py), on the loop thread."""
-        gesture = getattr(event.gesture, "value", str(event.gesture))
+    def on_gesture(self, event: ButtonEvent) -> None:
+        """A gesture from the controls (see controls/presses.py), on the loop thread."""
         t = self._t
-        if gesture == "pressed":
-            if self._translation_playing():
-                log.info("button: stopping the translation")
-                t.interrupt()
-                self._stopped_by_press = True
-            return
-        if gesture == "talk_start":
-            t.talk(True, since=getattr(event, "started_at", None))
-            return
-        if gesture == "talk_end":
-            t.talk(False)
-            return
-        if gesture in ("volume_up", "volume_down"):
-            if t.volume is not None:
-                t.volume.step(up=gesture == "volume_up")
-                self.play_cue(self.earcons.language)  # a click at the new level
-            return
-        if self._stopped_by_press:  # this press already did its job: it stopped the translation
-            self._stopped_by_press = False
-            return
-        self.do(getattr(event, "action", None) or "none")
+        match event.gesture:
+            case Gesture.PRESSED:
+                if self._translation_playing():
+                    log.info("button: stopping the translation")
+                    t.interrupt()
+                    self._stopped_by_press = True
+            case Gesture.TALK_START:
+                t.talk(True, since=event.started_at)
+            case Gesture.TALK_END:
+                t.talk(False)
+            case Gesture.VOLUME_UP | Gesture.VOLUME_DOWN:
+                if t.has_speaker():
+                    t.step_volume(up=event.gesture is Gesture.VOLUME_UP)
+                    self.play_cue(self.earcons.language)  # a click at the new level
+            case _ if self._stopped_by_press:  # this press already did its job: it stopped the translation
+                self._stopped_by_press = False
+            case _:
+                self.do(event.action or GestureAction.NONE)
 
     def _translation_playing(self) -> bool:
         """A translation or its replay: what a press stops. A cue is not worth stopping."""
-        t = self._t
-        if t.status.facts.activity is Activity.SPEAKING:
+        if self._status.facts.activity is Activity.SPEAKING:
             return True
-        return self._loop is not None and self._loop.time() < self._replay_until and \
-            t.playback is not None and t.playback.is_playing()
+        return self._loop is not None and self._loop.time() < self._replay_until and self._t.speaker_playing()
 
-    def do(self, action: str) -> None:
-        t = self._t
-        if action == "next-language":
-            language = t.next_language()
-            self.forget_translation()
-            if self.controls is not None:
-                self.controls.confirm_language(language)
-            self._announce(self.earcons.language, cues.language_word(language), language)
-        elif action == "replay":
-            self.replay()
-        elif action == "next-mode":
-            self._spawn(self._next_mode())
-        elif action == "stop":
-            t.interrupt()
+    def do(self, action: GestureAction) -> None:
+        match action:
+            case GestureAction.NEXT_LANGUAGE:
+                language = self._t.next_language()
+                self.forget_translation()
+                if self.controls is not None:
+                    self.controls.confirm_language(language)
+                self._announce(self.earcons.language, cues.language_word(language), language)
+            case GestureAction.REPLAY:
+                self.replay()
+            case GestureAction.NEXT_MODE:
+                self._spawn(self._next_mode())
+            case GestureAction.STOP:
+                self._t.interrupt()
 
     async def _next_mode(self) -> None:
         mode = await self._t.next_mode()
         if self.controls is not None:
             self.controls.confirm_mode(mode)
-        self._announce(self.earcons.mode, mode.replace("-", " "), "en")
+        self._announce(self.earcons.mode, mode.value.replace("-", " "), "en")
 
     # -- replay --------------------------------------------------------------------------------------
 
@@ -163,10 +187,11 @@ class Interaction:
         self._last_translation = None  # the newest translation replaces the last one once done
         self._arm_wipe()
 
-    def response_finished(self, status: str) -> None:
+    def response_finished(self, status: ResponseStatus) -> None:
         if self._replay:
             self._last_translation = bytes(self._replay)
-        trouble = status in ("failed", "incomplete", "stalled") or (status == "completed" and not self._audio_in_response)
+        silent = status is ResponseStatus.COMPLETED and not self._audio_in_response
+        trouble = silent or status.trouble
         self._audio_in_response = False
         if trouble and self._t.config.cues.trouble:
             log.info("could not translate that (response %s)", status)
@@ -174,15 +199,15 @@ class Interaction:
 
     def replay(self) -> None:
         audio = self._last_translation or (bytes(self._replay) if self._replay else None)
-        if not audio or self._t.playback is None:
+        if not audio or not self._t.has_speaker():
             log.info("replay: nothing to replay")
             if self._t.config.cues.trouble:
                 self.play_cue(self.earcons.trouble)
             return
-        log.info("replay: %.1f s of the last translation", len(audio) / 48000)
+        log.info("replay: %.1f s of the last translation", len(audio) / BYTES_PER_S)
         self._t.play(audio, REPLAY_ITEM)
         if self._loop is not None:
-            self._replay_until = self._loop.time() + len(audio) / 48000 + 0.5
+            self._replay_until = self._loop.time() + len(audio) / BYTES_PER_S + 0.5
 
     def forget_translation(self) -> None:
         self._replay.clear()
@@ -205,9 +230,9 @@ class Interaction:
         """Play now, or, while someone is speaking, once they stop: a cue shuts the mic (echo
         gate) while it plays, and must never cost the person a word."""
         cfg = self._t.config.cues
-        if not (pcm and cfg.enabled and self._t.playback is not None):
+        if not (pcm and cfg.enabled and self._t.has_speaker()):
             return
-        if self._t.status.facts.activity is Activity.HEARING:
+        if self._status.facts.activity is Activity.HEARING:
             self._deferred.append(pcm)
             return
         self._t.play(pcm, CUE_ITEM)
@@ -253,7 +278,7 @@ class Interaction:
         else:
             self.play_cue(earcon)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -17,13 +17,12 @@ retry, never a crash. Runs in a daemon thread (KeySource.read_async, via :mod:`.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Sequence
 
+from .redact import mask_key_shaped
 
 STDERR_WORDS = 160
-_KEYISH = re.compile(r"(sk-|ek_)[A-Za-z0-9_\-]+|(?i:bearer)\s+\S+")
 
 
 class KeyCommandFailed(Exception):
@@ -68,6 +67,6 @@ def _stderr_tail(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     if not lines:
         return ""
-    return ": " + _KEYISH.sub("[redacted]", lines[-1])[:STDERR_WORDS]
+    return ": " + mask_key_shaped(lines[-1])[:STDERR_WORDS]
 
 

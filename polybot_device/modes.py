@@ -11,15 +11,18 @@ from the I/O so the rules are plain to read and test:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from .config import Config
+from .config import Config, Mode
 
-MODES = ("conversation", "one-way", "interpreter")
+MODES = tuple(Mode)
+"""The order a long press cycles through."""
+T = TypeVar("T")
 
 
 @dataclass
 class Selection:
-    mode: str
+    mode: Mode
     languages: tuple[str, ...]
     other: str
     """conversation: the language spoken with the home language."""
@@ -27,7 +30,7 @@ class Selection:
     """one-way and interpreter: the language everything is translated into."""
 
     @classmethod
-    def from_config(cls, config: Config) -> "Selection":
+    def from_config(cls, config: Config) -> Selection:
         langs = config.languages
         return cls(config.mode, langs, langs[1] if len(langs) > 1 else langs[0], langs[0])
 
@@ -38,23 +41,23 @@ class Selection:
     @property
     def announced_language(self) -> str:
         """The language a short press just chose (what the earcon and LED confirm)."""
-        return self.other if self.mode == "conversation" else self.target
+        return self.other if self.mode is Mode.CONVERSATION else self.target
 
     @property
     def uses_translation_endpoint(self) -> bool:
-        return self.mode == "interpreter"
+        return self.mode is Mode.INTERPRETER
 
     def next_language(self) -> str:
-        if self.mode == "conversation":
+        if self.mode is Mode.CONVERSATION:
             choices = self.languages[1:] or self.languages
             self.other = _after(choices, self.other)
         else:
             self.target = _after(self.languages, self.target)
         return self.announced_language
 
-    def next_mode(self) -> str:
+    def next_mode(self) -> Mode:
         self.mode = _after(MODES, self.mode)
-        if self.mode == "conversation" and len(self.languages) < 2:
+        if self.mode is Mode.CONVERSATION and len(self.languages) < 2:
             self.mode = _after(MODES, self.mode)  # a conversation needs two languages
         return self.mode
 
@@ -67,7 +70,7 @@ class Selection:
         self.target = keep_target if keep_target in fresh.languages else fresh.target
 
 
-def _after(choices: tuple[str, ...], current: str) -> str:
+def _after(choices: tuple[T, ...], current: T) -> T:
     if current not in choices:
         return choices[0]
     return choices[(choices.index(current) + 1) % len(choices)]

@@ -13,7 +13,8 @@ import os
 import sys
 from collections.abc import Callable
 
-from .apikey import SecretRedactor
+from .fleet.journal import EVENT_STATE
+from .redact import SecretRedactor
 from .state import Facts, State
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,8 @@ log = logging.getLogger(__name__)
 def setup_logging(level: str, redactor: SecretRedactor) -> None:
     """journald when systemd connected our stderr to it (JOURNAL_STREAM), stderr otherwise."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     handler: logging.Handler
     if _stderr_is_journal():
         from systemd.journal import JournalHandler, send
@@ -61,9 +62,9 @@ class Notifier:
         self.enabled = bool(os.environ.get("NOTIFY_SOCKET"))
         self._notify: Callable[[str], object] | None = None
         if self.enabled:
-            from systemd import daemon
+            from systemd.daemon import notify
 
-            self._notify = daemon.notify
+            self._notify = notify
 
     def send(self, message: str) -> None:
         if self._notify is not None:
@@ -83,7 +84,7 @@ class Notifier:
         with POLYBOT_STATE= so a fleet can query the history without parsing text."""
         words = state.words + (f" ({facts.detail})" if facts.detail and state in _DETAILED else "")
         self.status(words)
-        log.info("state: %s", words, extra={"POLYBOT_EVENT": "state", "POLYBOT_STATE": state.value})
+        log.info("state: %s", words, extra={"POLYBOT_EVENT": EVENT_STATE, "POLYBOT_STATE": state.value})
 
 
 _DETAILED = {State.OFFLINE, State.AUTH_ERROR, State.MIC_MISSING, State.CONNECTING}

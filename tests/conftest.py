@@ -1,9 +1,16 @@
-"""Fixtures every test directory shares. gpiozero's own mock pins stand in for the header: the code
-under test runs unchanged."""
+"""Fixtures every test directory shares (how the tree is organised: tests/README.md).
+
+gpiozero's own mock pins stand in for the header: the code under test runs unchanged. The whole
+gadget on loopback (tests/rig/loopback.py) and the daemon as the fleet sees it (tests/rig/fleet.py)
+are fixtures here too, so a test of a module can drive the real daemon wherever it lives."""
 
 import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from tests.rig.fleet import journal, short_tmp, start_fleet_daemon  # noqa: F401 - fixtures
+from tests.rig.loopback import feeder, rig, sim, start_daemon  # noqa: F401 - fixtures
+from tests.rig.timing import ENV, time_factor
 
 
 @pytest.fixture
@@ -22,3 +29,16 @@ def plain_pins():
     yield Device.pin_factory
     Device.pin_factory.reset()
     Device.pin_factory = None
+
+
+def pytest_configure(config):
+    """A nonsense time factor stops the run before any test, with the reason."""
+    try:
+        time_factor()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config):
+    """Say which time factor the run waits with (tests/rig/timing.py)."""
+    return f"time factor {time_factor():g} (set {ENV} to choose; unset: load per core, at least 1)"

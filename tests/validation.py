@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai.types.realtime import (
+    RealtimeClientEvent,
+    RealtimeServerEvent,
+    RealtimeTranslationClientEvent,
+    RealtimeTranslationServerEvent,
+)
 from pydantic import BaseModel, TypeAdapter
-
-from openai.types.realtime import (RealtimeClientEvent, RealtimeServerEvent,
-                                   RealtimeTranslationClientEvent, RealtimeTranslationServerEvent)
 
 _ADAPTERS = {
     "client": TypeAdapter(RealtimeClientEvent),

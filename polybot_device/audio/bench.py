@@ -18,9 +18,10 @@ import time
 
 import numpy as np
 
-from polybot_device.audio.filerig import FileRig
-from polybot_device.audio.resample import MicConverter, SpeakerConverter
-from polybot_device.config import AudioInputConfig, AudioOutputConfig
+from ..config import AudioInputConfig, AudioOutputConfig
+from .filerig import FileRig
+from .resample import MicConverter, SpeakerConverter
+from .wire import WIRE_RATE_HZ
 
 
 def _chunks(rate: int, channels: int, seconds: float, period_ms: int = 20) -> list[bytes]:
@@ -30,7 +31,7 @@ def _chunks(rate: int, channels: int, seconds: float, period_ms: int = 20) -> li
     return [data[i : i + frames].tobytes() for i in range(0, len(data) - frames + 1, frames)]
 
 
-def converter_cpu_percent(conv, chunks: list[bytes], audio_s: float) -> float:
+def converter_cpu_percent(conv: MicConverter | SpeakerConverter, chunks: list[bytes], audio_s: float) -> float:
     for c in chunks[:50]:  # warm up (scratch buffers, soxr tables)
         conv.convert(c)
     t0 = time.process_time()
@@ -40,12 +41,18 @@ def converter_cpu_percent(conv, chunks: list[bytes], audio_s: float) -> float:
 
 
 def _thread_cpu(thread: threading.Thread) -> float:
-    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))  # type: ignore[arg-type]
+    assert thread.ident is not None
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+
+def _thread_named(name: str) -> threading.Thread:
+    """The running thread a part started under ``name`` (each audio part names its thread)."""
+    return next(t for t in threading.enumerate() if t.name == name)
 
 
 async def _rig_threads(seconds: float) -> tuple[float, float]:
-    from polybot_device.audio.capture import MicCapture
-    from polybot_device.audio.playback import SpeakerPlayback
+    from .capture import MicCapture
+    from .playback import SpeakerPlayback
 
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,16 +66,18 @@ async def _rig_threads(seconds: float) -> tuple[float, float]:
             mic.start()
             speaker.start()
             await asyncio.wait_for(mic.read(), 3)
-            pcm = (np.random.default_rng(2).standard_normal(int(24000 * (seconds + 1))) * 3000).astype(np.int16).tobytes()
+            noise = np.random.default_rng(2).standard_normal(int(WIRE_RATE_HZ * (seconds + 1))) * 3000
+            pcm = noise.astype(np.int16).tobytes()
             for i in range(0, len(pcm), 4800):
                 speaker.play(pcm[i : i + 4800], "bench")
-            mic_t0, spk_t0, t0 = _thread_cpu(mic._thread), _thread_cpu(speaker._thread), time.monotonic()
+            mic_thread, spk_thread = _thread_named("mic-capture"), _thread_named("speaker-playback")
+            mic_t0, spk_t0, t0 = _thread_cpu(mic_thread), _thread_cpu(spk_thread), time.monotonic()
             end = t0 + seconds
             while time.monotonic() < end:
                 await mic.read()
             elapsed = time.monotonic() - t0
-            mic_cpu = (_thread_cpu(mic._thread) - mic_t0) / elapsed * 100
-            spk_cpu = (_thread_cpu(speaker._thread) - spk_t0) / elapsed * 100
+            mic_cpu = (_thread_cpu(mic_thread) - mic_t0) / elapsed * 100
+            spk_cpu = (_thread_cpu(spk_thread) - spk_t0) / elapsed * 100
             speaker.stop_now()
             mic.stop()
             speaker.stop()
@@ -84,13 +93,14 @@ async def _rig_threads(seconds: float) -> tuple[float, float]:
 def main() -> None:
     seconds = 20.0
     print("converters alone (% of one core per second of audio):")
-    for label, conv, rate, ch in [
+    cases: list[tuple[str, MicConverter | SpeakerConverter, int, int]] = [
         ("mic 48 kHz stereo -> 24 kHz mono", MicConverter(48000, 2), 48000, 2),
         ("mic 44.1 kHz mono -> 24 kHz mono", MicConverter(44100, 1), 44100, 1),
         ("mic 16 kHz mono -> 24 kHz mono", MicConverter(16000, 1), 16000, 1),
-        ("speaker 24 kHz -> 48 kHz stereo", SpeakerConverter(48000, 2), 24000, 1),
-        ("speaker 24 kHz -> 48 kHz mono", SpeakerConverter(48000, 1), 24000, 1),
-    ]:
+        ("speaker 24 kHz -> 48 kHz stereo", SpeakerConverter(48000, 2), WIRE_RATE_HZ, 1),
+        ("speaker 24 kHz -> 48 kHz mono", SpeakerConverter(48000, 1), WIRE_RATE_HZ, 1),
+    ]
+    for label, conv, rate, ch in cases:
         print(f"  {label:<36} {converter_cpu_percent(conv, _chunks(rate, ch, seconds), seconds):6.3f} %")
     mic_cpu, spk_cpu = asyncio.run(_rig_threads(3.0))
     print("threads on the file rig, real time (% of one core):")

@@ -29,18 +29,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import select
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
 
 import alsaaudio
 
-from polybot_device.audio.devices import available_capture_names, card_absent
-from polybot_device.audio.handoff import ThreadToLoop
-from polybot_device.audio.resample import API_RATE_HZ, MicConverter
-from polybot_device.config import AudioInputConfig
-from polybot_device.trace import probe
+from ..config import AudioInputConfig
+from ..trace import probe
+from .devices import available_capture_names
+from .handoff import ThreadToLoop
+from .pcm import OpenPcm, open_pcm
+from .resample import MicConverter
+from .status import DeviceStatus, OnStatus
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +59,18 @@ class MicCapture:
         self,
         config: AudioInputConfig,
         loop: asyncio.AbstractEventLoop,
-        on_status: Callable[[bool, str], None],
+        on_status: OnStatus,
         *,
         retry_s: float = 1.0,
         queue_s: float = 2.0,
     ) -> None:
         self.config = config
-        self.out_rate = API_RATE_HZ
-        self._loop = loop
-        self._on_status = on_status
+        self._status = DeviceStatus(loop, on_status, log)
         self._retry_s = retry_s
         self._queue: ThreadToLoop[bytes] = ThreadToLoop(loop, max(1, math.ceil(queue_s * 1000 / config.period_ms)))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._ok: bool | None = None
+        self._converter: MicConverter | None = None
         self.last_alive = time.monotonic()
         """time.monotonic() of the thread's last read or open attempt (the watchdog's heartbeat)."""
         self.xruns = 0
@@ -81,17 +79,11 @@ class MicCapture:
         """Chunks handed to the loop."""
         self.open_failures = 0
         """Failed attempts to open the device (retried every retry_s)."""
-        self.opened_rate = 0
-        self.opened_channels = 0
 
     @property
     def dropped(self) -> int:
         """Chunks discarded because the loop did not read them in time."""
         return self._queue.dropped
-
-    @property
-    def is_open(self) -> bool:
-        return bool(self._ok)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -110,28 +102,11 @@ class MicCapture:
         """The next chunk of PCM16 mono 24 kHz (oldest first)."""
         return await self._queue.get()
 
-    def read_nowait(self) -> bytes | None:
-        return self._queue.get_nowait()
-
     def drain_nowait(self) -> list[bytes]:
         """Every queued chunk at once (e.g. to discard what arrived while the echo gate was shut)."""
         return self._queue.drain_nowait()
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            yield await self._queue.get()
-
     # -- the thread ---------------------------------------------------------------------------
-
-    def _report(self, ok: bool, reason: str) -> None:
-        if self._ok is ok:
-            return
-        self._ok = ok
-        (log.info if ok else log.warning)("%s", reason)
-        try:
-            self._loop.call_soon_threadsafe(self._on_status, ok, reason)
-        except RuntimeError:  # loop closed: we are shutting down
-            pass
 
     def _missing(self, what: str, exc: Exception) -> str:
         names = ", ".join(available_capture_names()) or "none"
@@ -141,57 +116,39 @@ class MicCapture:
         while not self._stop.is_set():
             self.last_alive = time.monotonic()
             try:
-                pcm = self._open()
+                opened = self._open()
             except alsaaudio.ALSAAudioError as exc:
                 self.open_failures += 1
-                self._report(False, self._missing("cannot be opened", exc))
+                self._status.report(False, self._missing("cannot be opened", exc))
                 self._stop.wait(self._retry_s)
                 continue
             try:
-                self._pump(pcm)
+                self._pump(opened)
             except alsaaudio.ALSAAudioError as exc:
-                self._report(False, self._missing("stopped working", exc))
+                self._status.report(False, self._missing("stopped working", exc))
                 self._stop.wait(self._retry_s)
             finally:
                 try:
-                    pcm.close()
+                    opened.pcm.close()
                 except alsaaudio.ALSAAudioError:
                     pass
 
-    def _open(self) -> alsaaudio.PCM:
+    def _open(self) -> OpenPcm:
         c = self.config
-        if card_absent(c.device):
-            raise alsaaudio.ALSAAudioError(f"No such device (its card is not plugged in) [{c.device}]")
-        pcm = alsaaudio.PCM(
-            alsaaudio.PCM_CAPTURE,
-            alsaaudio.PCM_NONBLOCK,
-            device=c.device,
-            channels=c.channels,
-            rate=c.rate,
-            format=alsaaudio.PCM_FORMAT_S16_LE,
-            periodsize=c.rate * c.period_ms // 1000,
-            periods=4,
-        )
-        info = pcm.info()
-        rate, channels = int(info["rate"]), int(info["channels"])
-        if info.get("format") != alsaaudio.PCM_FORMAT_S16_LE:
-            pcm.close()
-            raise alsaaudio.ALSAAudioError(f"does not deliver S16_LE (gave {info.get('format_name')})")
-        note = ""
-        if (rate, channels) != (c.rate, c.channels):
-            note = f" (asked for {c.rate} Hz x{c.channels}; converting from what it gives)"
-        self.opened_rate, self.opened_channels = rate, channels
-        self._converter = MicConverter(rate, channels, self.out_rate)
-        self._report(True, f"microphone {c.device!r} open: {rate} Hz x{channels}{note}")
-        return pcm
+        opened = open_pcm("capture", c.device, c.rate, c.channels, c.period_ms, periods=4)
+        note = opened.differs(c.rate, c.channels)
+        if note:
+            note = note[:-1] + "; converting from what it gives)"
+        self._converter = MicConverter(opened.rate, opened.channels)
+        self._status.report(True, f"microphone {c.device!r} open: {opened.rate} Hz x{opened.channels}{note}")
+        return opened
 
-    def _pump(self, pcm: alsaaudio.PCM) -> None:
+    def _pump(self, opened: OpenPcm) -> None:
         # The 20 ms path: no logging, no allocation beyond what read() and the converter need.
-        poller = select.poll()
-        for fd, mask in pcm.polldescriptors():
-            poller.register(fd, mask)
+        poller = opened.poller()
         stop = self._stop
-        read = pcm.read
+        read = opened.pcm.read
+        assert self._converter is not None  # _open made it for this PCM
         convert = self._converter.convert
         put = self._queue.put_threadsafe
         monotonic = time.monotonic

@@ -64,7 +64,7 @@ def _cards() -> dict[str, str]:
     """card id -> human card name."""
     out: dict[str, str] = {}
     try:
-        for card_id, index in zip(alsaaudio.cards(), alsaaudio.card_indexes()):
+        for card_id, index in zip(alsaaudio.cards(), alsaaudio.card_indexes(), strict=False):
             try:
                 out[card_id] = alsaaudio.card_name(index)[0]
             except alsaaudio.ALSAAudioError:
@@ -207,11 +207,11 @@ def format_devices(devices: list[DeviceInfo]) -> str:
         if usable:
             d = usable[0]
             rate = _suggest_rate(d)
-            chans = min(d.channels) if d.channels else 1
+            fewest = min(d.channels) if d.channels else 1
             lines.append(
                 f"  -> config: {section}.device: '{d.name}'"
                 + (f"  {section}.rate: {rate}" if rate else "")
-                + f"  {section}.channels: {chans}"
+                + f"  {section}.channels: {fewest}"
             )
         lines.append("")
     lines.append(
@@ -234,9 +234,10 @@ def card_index(device: str) -> int | None:
     if card.isdigit():
         return int(card) if int(card) in alsaaudio.card_indexes() else None
     try:
-        return alsaaudio.cards().index(card)
+        index: int = alsaaudio.cards().index(card)
     except ValueError:
         return None
+    return index
 
 
 def card_absent(device: str) -> bool:

@@ -35,6 +35,7 @@ import select
 import threading
 import time
 import wave
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,7 @@ pcm.{SPEAKER_PCM} {{
         os.environ.update(self.env())
         return old
 
-    def feeder(self, period_ms: int = 20) -> "MicFeeder":
+    def feeder(self, period_ms: int = 20) -> MicFeeder:
         return MicFeeder(self.fifo, self.mic_rate, self.mic_channels, period_ms)
 
     def read_speaker(self) -> np.ndarray:
@@ -125,6 +126,9 @@ class MicFeeder:
         self._stop = threading.Event()
         self.periods_written = 0
         self.periods_lost = 0
+        self._queued_frames = 0  # every frame ever fed, in order: positions in the fed stream
+        self._taken_frames = 0
+        self._lost_at: deque[int] = deque(maxlen=10_000)  # where in the fed stream fed audio was lost
         self._thread = threading.Thread(target=self._run, name="mic-feeder", daemon=True)
         self._thread.start()
 
@@ -142,7 +146,21 @@ class MicFeeder:
             raise ValueError(f"expected {self.channels} channels, got {a.shape[1]}")
         with self._lock:
             self._pending += np.ascontiguousarray(a).tobytes()
+            self._queued_frames += a.shape[0]
             self._idle.clear()
+
+    @property
+    def queued_frames(self) -> int:
+        """Frames fed so far: the position in the fed stream where the next feed() starts."""
+        with self._lock:
+            return self._queued_frames
+
+    def lost_frames(self, start: int, end: int) -> int:
+        """Frames of fed audio between stream positions ``start`` and ``end`` that never reached the
+        FIFO (nobody read in time): what the reader cannot have heard of that stretch."""
+        with self._lock:
+            lost = list(self._lost_at)
+        return sum(max(0, min(end, at + self.period_frames) - max(start, at)) for at in lost)
 
     def feed_wav(self, path: str | os.PathLike) -> None:
         """Queue a 16-bit WAV file, converted to the feeder's rate and channel count."""
@@ -168,29 +186,35 @@ class MicFeeder:
         except OSError:
             pass
 
-    def __enter__(self) -> "MicFeeder":
+    def __enter__(self) -> MicFeeder:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _next_period(self) -> bytes:
+    def _next_period(self) -> tuple[bytes, int | None]:
+        """The next period to write, and its position in the fed stream (None: silence, not fed)."""
         with self._lock:
             if not self._pending:
                 self._idle.set()
-                return self._silence
+                return self._silence, None
+            at = self._taken_frames
             chunk = bytes(self._pending[: self._period_bytes])
             del self._pending[: self._period_bytes]
+            self._taken_frames += len(chunk) // (2 * self.channels)
         if len(chunk) < self._period_bytes:
             chunk += self._silence[len(chunk):]
-        return chunk
+        return chunk, at
 
-    def _write_period(self, chunk: bytes) -> None:
+    def _write_period(self, chunk: bytes, at: int | None = None) -> None:
         view = memoryview(chunk)
         try:
             n = os.write(self._fd, view)
         except BlockingIOError:
             self.periods_lost += 1
+            if at is not None:
+                with self._lock:
+                    self._lost_at.append(at)
             return
         while n < len(view):  # a partial write (period > PIPE_BUF): finish it or the reader misaligns
             view = view[n:]
@@ -208,7 +232,7 @@ class MicFeeder:
         deadline = time.monotonic()
         while not self._stop.is_set():
             try:
-                self._write_period(self._next_period())
+                self._write_period(*self._next_period())
             except OSError as exc:
                 if exc.errno in (errno.EBADF, errno.EPIPE):
                     return

@@ -76,11 +76,6 @@ class ThreadToLoop(Generic[T]):
                     if self._waiter is waiter:
                         self._waiter = None
 
-    def get_nowait(self) -> T | None:
-        """The oldest item, or None when empty."""
-        with self._lock:
-            return self._items.popleft() if self._items else None
-
     def drain_nowait(self) -> list[T]:
         """Everything queued, oldest first; the queue is left empty."""
         with self._lock:

@@ -1,6 +1,6 @@
 """The speaker: one daemon thread owns the playback PCM; the loop only queues, stops and asks.
 
-Threading: ``play``, ``stop_now``, ``played_ms``, ``is_playing`` and ``quiet_for_s`` are called on
+Threading: ``play``, ``stop_now``, ``remaining_s``, ``is_playing`` and ``quiet_for_s`` are called on
 the loop thread and never block: they take one lock that the playback thread holds only around
 non-blocking ALSA calls (the PCM is opened PCM_NONBLOCK and the thread waits with ``poll``), so
 ``stop_now`` can ``drop()`` the device buffer at any moment. A blocking PCM would leave the thread
@@ -8,15 +8,15 @@ inside ``writei`` holding the device, and a busy ``hw:`` device would block ``sn
 the GIL held (pyalsaaudio does not release it there), freezing the daemon.
 
 Pacing: the thread keeps at most one ALSA buffer ahead of a real-time clock model
-(``play_until``: when the last queued sample leaves the speaker). On a real DAC the device itself
+(:mod:`.playout`: when the last queued sample leaves the speaker). On a real DAC the device itself
 paces the writes and the model just follows it; on the test rig's ``null`` slave, which swallows
 audio instantly, the model makes playback real-time too, so the echo gate and ``stop_now`` behave
 there as they will on the gadget.
 
 Queue bound: ``max_queue_s`` seconds of 24 kHz audio (300 s by default, 14 MB). A chunk that
-would exceed it is dropped (the reply's tail is cut, the start already queued keeps playing) and
-counted in ``dropped_chunks``. While the speaker is missing, queued audio is discarded (counted
-too) rather than played minutes late when it comes back.
+would exceed it is dropped (the reply's tail is cut, the start already queued keeps playing).
+While the speaker is missing, queued audio is discarded rather than played minutes late when it
+comes back.
 
 When the queue runs dry and the device has about one period left, the resampler's tail and one
 buffer of silence are written: a real DAC then never replays stale ring-buffer contents on the
@@ -28,25 +28,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import select
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 
 import alsaaudio
 
-from polybot_device.audio.devices import available_names, card_absent
-from polybot_device.audio.resample import API_RATE_HZ, SpeakerConverter
-from polybot_device.config import AudioOutputConfig
-from polybot_device.trace import probe
+from ..config import AudioOutputConfig
+from ..trace import probe
+from .devices import available_names
+from .pcm import open_pcm
+from .playout import Playout
+from .resample import SpeakerConverter
+from .status import DeviceStatus, OnStatus
+from .wire import BYTES_PER_S
 
 log = logging.getLogger(__name__)
 
 POLL_MS = 100
 IDLE_WAIT_S = 1.0
 """Nothing to play: the thread still wakes this often to refresh its watchdog heartbeat."""
-_KEEP_ITEMS = 64
 
 
 class SpeakerPlayback:
@@ -54,37 +56,32 @@ class SpeakerPlayback:
         self,
         config: AudioOutputConfig,
         loop: asyncio.AbstractEventLoop,
-        on_status: Callable[[bool, str], None],
+        on_status: OnStatus,
         *,
         retry_s: float = 1.0,
         max_queue_s: float = 300.0,
     ) -> None:
         self.config = config
-        self._loop = loop
-        self._on_status = on_status
+        self._status = DeviceStatus(loop, on_status, log)
         self._retry_s = retry_s
-        self._max_queue_bytes = int(max_queue_s * API_RATE_HZ) * 2
+        self._max_queue_bytes = int(max_queue_s * BYTES_PER_S)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._quiet = threading.Event()
         self._quiet.set()
         self._thread: threading.Thread | None = None
-        self._ok: bool | None = None
         self._queue: deque[tuple[str, bytes]] = deque()
         self._queued_bytes = 0
         self._gen = 0
         self._conv_gen = 0
         self._pcm: alsaaudio.PCM | None = None
-        self._rate = config.rate
         self._frame_bytes = 2 * config.channels
         self._period_frames = config.rate * config.period_ms // 1000
         self._buffer_frames = self._period_frames * config.buffer_periods
         self._converter = SpeakerConverter(config.rate, config.channels)
         self._silence = b""
-        self._written: OrderedDict[str, int] = OrderedDict()
-        self._current: str | None = None
-        self._play_until = float("-inf")
+        self._playout = Playout(config.rate)
         self._tail_pending = False
         self._padded = False
         self._starved = True
@@ -92,9 +89,6 @@ class SpeakerPlayback:
         """Frames of audio (at the opened rate) handed to ALSA since start, silence padding excluded."""
         self.underruns = 0
         """Device ran dry while audio was waiting in the queue (a glitch the listener heard)."""
-        self.dropped_chunks = 0
-        self.last_handed_monotonic = 0.0
-        """time.monotonic() when audio was last handed to ALSA (for latency measurements)."""
         self.on_handed: Callable[[str, int, float], None] | None = probe.handed if probe is not None else None
         """Latency hook, called in the playback thread: (item_id, frames, monotonic time handed to ALSA)."""
         self.last_alive = time.monotonic()
@@ -106,8 +100,7 @@ class SpeakerPlayback:
         speaker is known to be missing it is dropped at once (counted): queued, it would keep
         is_playing() true and the echo gate would shut the mic for a speaker that makes no sound."""
         with self._lock:
-            if self._ok is False or self._queued_bytes + len(pcm24k) > self._max_queue_bytes:
-                self.dropped_chunks += 1
+            if self._status.ok is False or self._queued_bytes + len(pcm24k) > self._max_queue_bytes:
                 return
             self._queue.append((item_id, pcm24k))
             self._queued_bytes += len(pcm24k)
@@ -122,59 +115,41 @@ class SpeakerPlayback:
             self._gen += 1
             self._queue.clear()
             self._queued_bytes = 0
-            current, played = self._current, 0
-            if current is not None:
-                written = self._written.get(current, 0)
-                played = written - min(written, self._in_device_locked(now))
-                self._written[current] = played
+            played_ms = self._playout.stopped(now, self._in_device_locked(now))
             if self._pcm is not None:
                 try:
                     self._pcm.drop()  # the next write() re-prepares (pyalsaaudio checks the state)
                 except alsaaudio.ALSAAudioError:
                     pass
-            self._current = None
-            self._play_until = min(self._play_until, now)
             self._tail_pending = False
             self._starved = True
             self._quiet.set()
         self._wake.set()
-        return played * 1000 // self._rate
+        return played_ms
 
     def played_ms(self, item_id: str) -> int:
         """Milliseconds of ``item_id`` that have left the speaker (0 if unknown)."""
         with self._lock:
-            frames = self._written.get(item_id, 0)
-            if item_id == self._current:
-                frames -= min(frames, self._in_device_locked(time.monotonic()))
-        return frames * 1000 // self._rate
+            return self._playout.played_ms(item_id, self._in_device_locked(time.monotonic()))
 
     def remaining_s(self) -> float:
         """Seconds until everything queued now has left the speaker (0 when quiet)."""
-        return self._queued_bytes / (2 * API_RATE_HZ) + max(0.0, self._play_until - time.monotonic())
+        return self._queued_bytes / BYTES_PER_S + max(0.0, self._playout.until - time.monotonic())
 
     def is_playing(self) -> bool:
         """Audio is queued or still on its way out of the speaker."""
-        return bool(self._queue) or time.monotonic() < self._play_until
+        return bool(self._queue) or time.monotonic() < self._playout.until
 
     def quiet_for_s(self) -> float:
         """Seconds since the last sample left the speaker; 0 while playing, inf if never played."""
         if self._queue:
             return 0.0
-        return max(0.0, time.monotonic() - self._play_until)
+        return max(0.0, time.monotonic() - self._playout.until)
 
     def wait_idle(self, timeout: float) -> bool:
         """Block (a thread, not the loop) until everything queued has been played out, or
         stopped; False on timeout. For the demo and tests."""
         return self._quiet.wait(timeout)
-
-    @property
-    def busy(self) -> bool:
-        return self.is_playing()
-
-    @property
-    def idle_since(self) -> float | None:
-        """time.monotonic() when the speaker went quiet, or None while playing."""
-        return None if self.is_playing() else self._play_until
 
     def start(self) -> None:
         if self._thread is not None:
@@ -195,7 +170,7 @@ class SpeakerPlayback:
     def _in_device_locked(self, now: float) -> int:
         """Frames written but not yet heard: the device's fill level (buffer - avail), or the
         real-time model where that says more (the rig's null slave reports an empty buffer)."""
-        model = max(0.0, self._play_until - now) * self._rate
+        model = self._playout.ahead_frames(now)
         device = 0
         if self._pcm is not None and not self._padded:
             try:
@@ -204,17 +179,7 @@ class SpeakerPlayback:
                 avail = -1
             if 0 <= avail <= self._buffer_frames:
                 device = self._buffer_frames - avail
-        return max(int(model), device)
-
-    def _report(self, ok: bool, reason: str) -> None:
-        if self._ok is ok:
-            return
-        self._ok = ok
-        (log.info if ok else log.warning)("%s", reason)
-        try:
-            self._loop.call_soon_threadsafe(self._on_status, ok, reason)
-        except RuntimeError:
-            pass
+        return max(model, device)
 
     def _run(self) -> None:
         try:
@@ -229,7 +194,7 @@ class SpeakerPlayback:
                 except alsaaudio.ALSAAudioError as exc:
                     self._close(drain=False)
                     names = ", ".join(available_names("playback")) or "none"
-                    self._report(False, f"speaker {self.config.device!r} stopped working: {exc}; "
+                    self._status.report(False, f"speaker {self.config.device!r} stopped working: {exc}; "
                                         f"playback devices available: {names}")
         finally:
             self._close(drain=True)
@@ -238,34 +203,25 @@ class SpeakerPlayback:
     def _open(self) -> bool:
         c = self.config
         try:
-            if card_absent(c.device):  # no libasound error line per retry while unplugged
-                raise alsaaudio.ALSAAudioError(f"No such device (its card is not plugged in) [{c.device}]")
-            pcm = alsaaudio.PCM(
-                alsaaudio.PCM_PLAYBACK, alsaaudio.PCM_NONBLOCK, device=c.device, channels=c.channels,
-                rate=c.rate, format=alsaaudio.PCM_FORMAT_S16_LE,
-                periodsize=c.rate * c.period_ms // 1000, periods=c.buffer_periods,
-            )
-            info = pcm.info()
+            opened = open_pcm("playback", c.device, c.rate, c.channels, c.period_ms, c.buffer_periods)
         except alsaaudio.ALSAAudioError as exc:
             names = ", ".join(available_names("playback")) or "none"
-            self._report(False, f"speaker {c.device!r} cannot be opened: {exc}; playback devices available: {names}")
+            self._status.report(False, f"speaker {c.device!r} cannot be opened: {exc}; "
+                                       f"playback devices available: {names}")
             return False
-        rate, channels = int(info["rate"]), int(info["channels"])
-        note = "" if (rate, channels) == (c.rate, c.channels) else f" (asked for {c.rate} Hz x{c.channels})"
+        rate, channels = opened.rate, opened.channels
         with self._lock:
-            self._pcm = pcm
-            self._rate, self._frame_bytes = rate, 2 * channels
-            self._period_frames = int(info["period_size"])
-            self._buffer_frames = int(info["buffer_size"])
+            self._pcm = opened.pcm
+            self._playout.rate, self._frame_bytes = rate, 2 * channels
+            self._period_frames, self._buffer_frames = opened.period_frames, opened.buffer_frames
             if (rate, channels) != (self._converter.out_rate, self._converter.out_channels):
                 self._converter = SpeakerConverter(rate, channels)
             self._converter.reset()  # nothing from before the fault may leak out
             self._tail_pending = False
             self._silence = bytes(self._buffer_frames * self._frame_bytes)
-            self._poller = select.poll()
-            for fd, mask in pcm.polldescriptors():
-                self._poller.register(fd, mask)
-        self._report(True, f"speaker {c.device!r} open: {rate} Hz x{channels}{note}")
+            self._poller = opened.poller()
+        note = opened.differs(c.rate, c.channels)
+        self._status.report(True, f"speaker {c.device!r} open: {rate} Hz x{channels}{note}")
         return True
 
     def _close(self, drain: bool) -> None:
@@ -283,7 +239,6 @@ class SpeakerPlayback:
 
     def _discard_queue(self) -> None:
         with self._lock:
-            self.dropped_chunks += len(self._queue)
             self._queue.clear()
             self._queued_bytes = 0
             self._quiet.set()
@@ -313,7 +268,7 @@ class SpeakerPlayback:
         """Queue empty: once the device is about to run dry, write the resampler's tail and a
         buffer of silence; once the model says the last sample has left, signal quiet.
         Returns how long to wait for new audio."""
-        left = self._play_until - time.monotonic()
+        left = self._playout.until - time.monotonic()
         if not self._tail_pending:
             if left > 0:
                 return left
@@ -321,11 +276,11 @@ class SpeakerPlayback:
                 if not self._queue:
                     self._quiet.set()
             return IDLE_WAIT_S
-        period_s = self._period_frames / self._rate
+        period_s = self._period_frames / self._playout.rate
         if left > period_s:
             return left - period_s
         self._tail_pending = False
-        gen, current = self._gen, self._current
+        gen, current = self._gen, self._playout.current
         tail = self._converter.flush()
         if tail and current is not None:
             self._write(tail, current, gen, audio=True)
@@ -333,14 +288,15 @@ class SpeakerPlayback:
         self._write(self._silence, "", gen, audio=False)
         self._padded = True
         self._starved = True
-        return max(0.0, self._play_until - time.monotonic())
+        return max(0.0, self._playout.until - time.monotonic())
 
     def _write(self, frames: bytes, item_id: str, gen: int, audio: bool) -> None:
         # The per-period path: no logging, no allocation (memoryview slices of one buffer).
         view = memoryview(frames)
         fb = self._frame_bytes
         step = self._period_frames * fb
-        rate = self._rate
+        playout = self._playout
+        rate = playout.rate
         buffer_s = self._buffer_frames / rate
         full_s = buffer_s - self._period_frames / rate
         while view and not self._stop.is_set():
@@ -349,7 +305,7 @@ class SpeakerPlayback:
                 # Fill the device, then let it drain to half a buffer before topping it up: one
                 # wake-up per half buffer instead of one per period, and never less than half a
                 # buffer queued (each wake-up costs more CPU than the write it does).
-                ahead = self._play_until - now
+                ahead = playout.until - now
                 if ahead > full_s:
                     self._stop.wait(ahead - buffer_s / 2)
             with self._lock:
@@ -360,15 +316,8 @@ class SpeakerPlayback:
                     view = view[n * fb:]
                     if audio:
                         now = time.monotonic()
-                        self._play_until = max(now, self._play_until) + n / rate
-                        self._written[item_id] = self._written.get(item_id, 0) + n
-                        if item_id != self._current:
-                            self._current = item_id
-                            self._written.move_to_end(item_id)
-                            if len(self._written) > _KEEP_ITEMS:
-                                self._written.popitem(last=False)
+                        playout.wrote(item_id, n, now)
                         self.played_total_frames += n
-                        self.last_handed_monotonic = now
                         self._tail_pending = True
                         self._padded = False
                         self._starved = False
@@ -380,4 +329,4 @@ class SpeakerPlayback:
                 if self._poller.poll(POLL_MS):
                     self._stop.wait(self._period_frames / rate / 4)
             elif audio and self.on_handed is not None:
-                self.on_handed(item_id, n, self.last_handed_monotonic)
+                self.on_handed(item_id, n, now)

@@ -1,11 +1,11 @@
-"""Sample-rate and channel conversion between the ALSA devices and the API's PCM16 mono 24 kHz.
+"""Sample-rate and channel conversion between the ALSA devices and the wire format (PCM16 mono 24 kHz).
 
 Both converters are streaming: one ``soxr.ResampleStream`` is kept across chunks, so a 20 ms
 period is filtered with the history of the previous ones (no clicks at chunk edges, proper
 anti-aliasing).
 
 Quality: soxr 'LQ' (measured here, float test tones, 20 ms chunks, soxr 1.1): stopband >= 120 dB
-(a 12.5-23 kHz tone at 48 or 44.1 kHz in is >= 120 dB down after 24 kHz out; the brief asked for
+(a 12.5-23 kHz tone at 48 or 44.1 kHz in is >= 120 dB down after 24 kHz out; the target is
 >= 60 dB), passband flat to ~9 kHz (-3 dB near 9.7 kHz, plenty for speech), delay 5 ms, and one
 output block per 20 ms input chunk. 'HQ' only widens the passband to ~11.5 kHz, but delays 32 ms
 and emits 35 ms blocks every other chunk (0, 830, 0, 830 samples), i.e. latency and jitter for
@@ -17,7 +17,9 @@ grown (never shrunk) when a larger chunk turns up; inputs are read through ``num
 views. What is unavoidable per chunk is soxr's output array and the ``bytes`` handed on (the
 consumer keeps it, so it must be a fresh object).
 
-Neither class is thread-safe: each is owned by the one thread that feeds it.
+Neither class is thread-safe: each is owned by the one thread that feeds it. :func:`to_wire` is the
+same conversion for a whole clip at once (a cue rendered by espeak-ng, a delta that states its own
+rate), so there is one way audio reaches the wire format.
 """
 
 from __future__ import annotations
@@ -25,8 +27,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-API_RATE_HZ = 24000
-"""The Realtime API's audio rate (PCM16, mono, little-endian)."""
+from .wire import SAMPLE_BYTES, WIRE_RATE_HZ
 
 SOXR_QUALITY = "LQ"
 
@@ -39,7 +40,7 @@ class _Scratch:
     def __init__(self, dtype: type, columns: int = 0) -> None:
         self._dtype = dtype
         self._columns = columns
-        self._buf = np.empty((0, columns) if columns else 0, dtype=dtype)
+        self._buf: np.ndarray = np.empty((0, columns) if columns else 0, dtype=dtype)
 
     def get(self, frames: int) -> np.ndarray:
         if len(self._buf) < frames:
@@ -55,7 +56,7 @@ class MicConverter:
     one that only fills the left channel loses 6 dB). At 24 kHz in, soxr is skipped.
     """
 
-    def __init__(self, in_rate: int, in_channels: int, out_rate: int = API_RATE_HZ) -> None:
+    def __init__(self, in_rate: int, in_channels: int, out_rate: int = WIRE_RATE_HZ) -> None:
         if in_rate <= 0 or in_channels <= 0:
             raise ValueError(f"bad input format: {in_rate} Hz, {in_channels} channels")
         self.in_rate = in_rate
@@ -79,7 +80,16 @@ class MicConverter:
         mono = samples if self.in_channels == 1 else self._downmix(samples)
         if self._stream is None:
             return mono.tobytes() if mono is not samples else bytes(raw)
-        return self._stream.resample_chunk(mono).tobytes()
+        out: np.ndarray = self._stream.resample_chunk(mono)
+        return out.tobytes()
+
+    def flush(self) -> bytes:
+        """The resampler's buffered tail, at the end of a clip (the stream is then cleared)."""
+        if self._stream is None:
+            return b""
+        tail: np.ndarray = self._stream.resample_chunk(_EMPTY, last=True)
+        self._stream.clear()
+        return tail.tobytes()
 
     def _downmix(self, samples: np.ndarray) -> np.ndarray:
         frames = samples.reshape(-1, self.in_channels)
@@ -108,7 +118,7 @@ class SpeakerConverter:
     Odd byte counts are carried over to the next chunk (a delta split mid-sample stays correct).
     """
 
-    def __init__(self, out_rate: int, out_channels: int, in_rate: int = API_RATE_HZ) -> None:
+    def __init__(self, out_rate: int, out_channels: int, in_rate: int = WIRE_RATE_HZ) -> None:
         if out_rate <= 0 or out_channels <= 0:
             raise ValueError(f"bad output format: {out_rate} Hz, {out_channels} channels")
         self.out_rate = out_rate
@@ -156,3 +166,13 @@ class SpeakerConverter:
         wide = self._wide.get(len(mono))
         wide[:] = mono[:, None]
         return wide.tobytes()
+
+
+def to_wire(pcm: bytes | bytearray | memoryview, rate: int, channels: int) -> bytes:
+    """A whole clip of interleaved S16_LE at ``rate`` x ``channels`` -> PCM16 mono 24 kHz (a
+    trailing partial frame is dropped). Not for the 20 ms path: it builds a converter per call."""
+    whole = len(pcm) - len(pcm) % (SAMPLE_BYTES * channels)
+    if channels == 1 and rate == WIRE_RATE_HZ:
+        return bytes(pcm[:whole])
+    converter = MicConverter(rate, channels)
+    return converter.convert(memoryview(pcm)[:whole]) + converter.flush()

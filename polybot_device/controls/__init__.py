@@ -12,7 +12,7 @@ import warnings
 
 from gpiozero.exc import GPIOZeroError, PinFactoryFallback
 
-from ..config import Config
+from ..config import Config, Mode
 from ..state import StatusModel
 from .button import Gestures, OnGesture
 from .gpio import fallback_reasons, is_a_pi
@@ -40,7 +40,7 @@ class Controls:
     def confirm_language(self, code: str) -> None:
         self.light.confirm_language(code)
 
-    def confirm_mode(self, mode: str) -> None:
+    def confirm_mode(self, mode: Mode) -> None:
         self.light.confirm_mode(mode)
 
     def close(self) -> None:

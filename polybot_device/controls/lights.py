@@ -2,12 +2,12 @@
 
 Patterns are step lists, ``((level, seconds), ...)``, repeated. gpiozero's ``blink()`` repeats a
 single on/off pair, which cannot show counted codes ("two flashes, pause": the microphone), and counted
-codes are what a person can tell apart and repeat over the phone. So each LED has one background
-thread (:class:`_Player`) that plays its step list the way gpiozero's own blink thread does: it sleeps
-on a condition variable until the next step is due, writes the pin only when the level changes, and
-never touches the event loop. The daemon does nothing per blink.
+codes are what a person can tell apart and repeat over the phone. So each LED has one player
+(controls/player.py): a background thread that plays its step list the way gpiozero's own blink thread
+does, writing the pin only when the level changes and never touching the event loop. The daemon does
+nothing per blink.
 
-The patterns (README.md (Button and lights) shows the same table):
+The patterns (docs/hardware.md shows the same table, for people):
 
     starting       fast even blink, 5 per second          (0.1 s on, 0.1 s off)
     connecting     even blink, once a second              (0.5 s on, 0.5 s off)
@@ -24,24 +24,15 @@ The patterns (README.md (Button and lights) shows the same table):
 from __future__ import annotations
 
 import colorsys
-import logging
-import math
-import threading
-import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from gpiozero import LED, PWMLED, RGBLED
 
-from ..config import ControlsConfig, parse_colour
+from ..config import ControlsConfig, Mode, parse_colour
 from ..state import Facts, State
-
-log = logging.getLogger(__name__)
-
-STEADY = math.inf
-Steps = tuple[tuple[Any, float], ...]
+from .player import STEADY, Player, PlayerFactory, PlayerLike, Steps
 
 CONFIG_ERROR = "config-error"
 """The pattern name shown by `show-config-error` when polybot.yaml is invalid (not a State)."""
@@ -75,7 +66,7 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
 # Confirmation flashes, played once over the current pattern (then it resumes).
 LANGUAGE_FLASH = ((1, 0.15), (0, 0.1)) * 3
 """RGB: three quick flashes in the language's colour, then the colour stays on."""
-MODE_FLASHES = {"one-way": 1, "conversation": 2}
+MODE_FLASHES = {Mode.ONE_WAY: 1, Mode.CONVERSATION: 2}
 """Mode confirmation: white flashes on the RGB LED (or the status LED): 1 one-way, 2 conversation, 3 other."""
 
 # Built-in language colours (configurable: controls.language_led.colours). Others get a stable hue.
@@ -106,18 +97,18 @@ class StatusLight:
     """Shows the State on the status LED, and the language on the RGB LED where one is fitted.
 
     Use ``status.subscribe(light.on_state)``. Every method is safe from any thread and returns at once.
+    ``player`` makes each LED's player (tests pass one that runs on a clock of their own).
     """
 
-    def __init__(self, config: ControlsConfig, languages: Sequence[str] = ()) -> None:
+    def __init__(self, config: ControlsConfig, languages: Sequence[str] = (), player: PlayerFactory = Player) -> None:
         self._languages = tuple(languages)
         self._colours = dict(config.language_led.colours)
-        self._language: str | None = None
         self.pattern: str | None = None
         """Name of the pattern being shown (a State's value or 'config-error')."""
         self._led: LED | PWMLED | None = None
         self._rgb: RGBLED | None = None
-        self._status: _Player | None = None
-        self._colour: _Player | None = None
+        self._status: PlayerLike | None = None
+        self._colour: PlayerLike | None = None
         try:
             led = config.status_led
             if led.pin is not None:
@@ -127,12 +118,12 @@ class StatusLight:
                     self._led = LED(led.pin, active_high=led.active_high)
                 level = led.brightness
                 device = self._led
-                self._status = _Player(lambda v: setattr(device, "value", v * level), "status-led")
+                self._status = player(lambda v: setattr(device, "value", v * level), "status-led", 0)
             rgb = config.language_led
             if rgb.fitted:
                 self._rgb = RGBLED(rgb.red_pin, rgb.green_pin, rgb.blue_pin, active_high=rgb.active_high)
                 rgb_device = self._rgb
-                self._colour = _Player(lambda v: setattr(rgb_device, "value", v), "language-led", BLACK)
+                self._colour = player(lambda v: setattr(rgb_device, "value", v), "language-led", BLACK)
         except BaseException:
             self.close()
             raise
@@ -155,7 +146,6 @@ class StatusLight:
 
     def show_language(self, code: str) -> None:
         """The RGB LED shows ``code``'s colour, steadily (no-op without an RGB LED)."""
-        self._language = code
         if self._colour is not None:
             self._colour.loop(((language_colour(code, self._colours), STEADY),))
 
@@ -170,7 +160,7 @@ class StatusLight:
             place = self._languages.index(code) + 1 if code in self._languages else 1
             self._status.once(_flashes(place, 0.15, 0.15))
 
-    def confirm_mode(self, mode: str) -> None:
+    def confirm_mode(self, mode: Mode) -> None:
         """A new mode was chosen: white flashes (1 one-way, 2 conversation, 3 any other), on the RGB LED
         if fitted, else on the status LED; then back to what was shown."""
         steps = _flashes(MODE_FLASHES.get(mode, 3), 0.3, 0.2)
@@ -194,90 +184,3 @@ class StatusLight:
 def _flashes(n: int, on_s: float, off_s: float) -> Steps:
     """n flashes framed by darkness, so they read against a steady-on LED too."""
     return ((0, 0.4),) + ((1, on_s), (0, off_s)) * n + ((0, 0.4),)
-
-
-class _Player:
-    """Plays step lists on one output from one daemon thread.
-
-    ``loop(steps)`` sets the repeating pattern (a single STEADY step: a constant level). ``once(steps)``
-    plays a sequence over it, after which the (possibly since changed) repeating pattern resumes.
-    Steps are scheduled on absolute times, so a pattern keeps its rhythm; after a stall longer than
-    a quarter second it restarts its clock instead of rushing through the missed steps.
-    """
-
-    def __init__(self, write: Callable[[Any], None], name: str, off: Any = 0) -> None:
-        self._write = write
-        self._off = off
-        self._cond = threading.Condition()
-        self._base: Steps = ((off, STEADY),)
-        self._once: Steps | None = None
-        self._version = 0
-        self._closed = False
-        self._last: Any = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def loop(self, steps: Steps) -> None:
-        with self._cond:
-            if steps == self._base:
-                return
-            self._base = steps
-            if self._once is None:  # a confirmation in progress finishes first
-                self._restart()
-
-    def once(self, steps: Steps) -> None:
-        with self._cond:
-            self._once = steps
-            self._restart()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join(timeout=5)
-
-    def _restart(self) -> None:
-        self._version += 1
-        self._cond.notify_all()
-
-    def _run(self) -> None:
-        with self._cond:
-            while not self._closed:
-                version, once = self._version, self._once
-                finished = self._play(once if once is not None else self._base, version, repeat=once is None)
-                if finished and self._version == version:
-                    self._once = None
-            self._set(self._off)
-
-    def _play(self, steps: Steps, version: int, repeat: bool) -> bool:
-        """Play ``steps`` (holding the condition) until done, changed or closed; True when done."""
-        next_t = time.monotonic()
-        while True:
-            for value, seconds in steps:
-                self._set(value)
-                if seconds == STEADY:
-                    while self._version == version and not self._closed:
-                        self._cond.wait()
-                    return False
-                next_t += seconds
-                now = time.monotonic()
-                if next_t < now - 0.25:
-                    next_t = now
-                while self._version == version and not self._closed:
-                    remaining = next_t - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._cond.wait(remaining)
-                if self._version != version or self._closed:
-                    return False
-            if not repeat:
-                return True
-
-    def _set(self, value: Any) -> None:
-        if value == self._last:
-            return
-        self._last = value
-        try:
-            self._write(value)
-        except Exception:  # a broken LED must not kill the pattern thread
-            log.exception("LED write failed")

@@ -22,6 +22,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ..config import GestureAction
+
 
 class Gesture(enum.Enum):
     PRESSED = "pressed"
@@ -35,13 +37,14 @@ class Gesture(enum.Enum):
     VOLUME_DOWN = "volume_down"
 
 
+NONE = GestureAction.NONE
 TAP_GESTURES = {1: Gesture.SHORT_PRESS, 2: Gesture.DOUBLE_PRESS, 3: Gesture.TRIPLE_PRESS}
 
 
 @dataclass(frozen=True)
 class ButtonEvent:
     gesture: Gesture
-    action: str | None
+    action: GestureAction | None
     """The configured action for short/double/triple/long press ('next-language', 'replay', 'next-mode',
     'stop' or 'none'); None for pressed, talk_start/talk_end and volume events."""
     presses: tuple[int, ...]
@@ -62,13 +65,13 @@ class PressClassifier:
     """
 
     def __init__(self, *, long_press_s: float, multi_press_gap_s: float, hold_to_talk: bool = False,
-                 tap_max_s: float = 0.3, actions: dict[Gesture, str] | None = None) -> None:
+                 tap_max_s: float = 0.3, actions: dict[Gesture, GestureAction] | None = None) -> None:
         self.threshold_s = tap_max_s if hold_to_talk else long_press_s
         self.gap_s = multi_press_gap_s
         self.hold_to_talk = hold_to_talk
         self.actions = dict(actions or {})
         # The longest tap gesture that does something: reaching it needs no wait for another tap.
-        useful = [n for n, g in TAP_GESTURES.items() if self.actions.get(g, "none") != "none"]
+        useful = [n for n, g in TAP_GESTURES.items() if self.actions.get(g, NONE) != NONE]
         self.max_taps = max(useful, default=1)
         self._serial = 0
         self._down_at: float | None = None  # the current press, while the button is down
@@ -121,7 +124,7 @@ class PressClassifier:
                     out.append(self._flush(reached))
                 self._held = True
                 gesture = Gesture.TALK_START if self.hold_to_talk else Gesture.LONG_PRESS
-                action = None if self.hold_to_talk else self.actions.get(Gesture.LONG_PRESS, "none")
+                action = None if self.hold_to_talk else self.actions.get(Gesture.LONG_PRESS, NONE)
                 out.append(ButtonEvent(gesture, action, (self._down_serial,), self._down_at, reached))
         elif self._taps and now >= self._last_release + self.gap_s:
             out.append(self._flush(self._last_release + self.gap_s))
@@ -130,4 +133,4 @@ class PressClassifier:
     def _flush(self, at: float) -> ButtonEvent:
         taps, self._taps = self._taps, []
         gesture = TAP_GESTURES[min(len(taps), 3)]
-        return ButtonEvent(gesture, self.actions.get(gesture, "none"), tuple(s for s, _ in taps), taps[0][1], at)
+        return ButtonEvent(gesture, self.actions.get(gesture, NONE), tuple(s for s, _ in taps), taps[0][1], at)

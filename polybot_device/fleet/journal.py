@@ -9,7 +9,7 @@ gives the fault history without parsing text. The fields:
 
     POLYBOT_EVENT      state | utterance | fault
     POLYBOT_STATE      the State value after the change ("listening", "offline", ...)
-    POLYBOT_CAUSE      fault: a label from fleet.causes.CAUSES, or mic_missing
+    POLYBOT_CAUSE      fault: a realtime.failures.Cause value, or mic_missing
     POLYBOT_LANGUAGE   utterance: the selected language (conversation: the one paired with the
                        home language; one-way and interpreter: the target)
     POLYBOT_MODE       utterance: conversation | one-way | interpreter

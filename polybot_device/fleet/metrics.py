@@ -26,8 +26,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..realtime.failures import Cause
 from ..state import State
-from .causes import CAUSES
 
 LATENCY_BUCKETS_S = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 """Response latency buckets: a good translator answers within 1 s; past 3 s people repeat
@@ -58,7 +58,7 @@ class Snapshot:
     state: State
     utterances: int = 0
     latency: Histogram = field(default_factory=Histogram)
-    reconnects: Mapping[str, int] = field(default_factory=dict)
+    reconnects: Mapping[Cause, int] = field(default_factory=dict)
     dropped_s: float = 0.0
     xruns: Mapping[str, int] = field(default_factory=dict)
     session_age_s: float = 0.0
@@ -88,15 +88,15 @@ def render(s: Snapshot) -> str:
     family("polybot_response_latency_seconds", "histogram",
            "End of speech to the first translated audio handed to the speaker.")
     cumulative = 0
-    for bound, count in zip(s.latency.buckets, s.latency.counts):
+    for bound, count in zip(s.latency.buckets, s.latency.counts, strict=True):
         cumulative += count
         sample("polybot_response_latency_seconds_bucket", cumulative, le=_number(bound))
     sample("polybot_response_latency_seconds_bucket", s.latency.count, le="+Inf")
     sample("polybot_response_latency_seconds_sum", s.latency.sum)
     sample("polybot_response_latency_seconds_count", s.latency.count)
     family("polybot_reconnects_total", "counter", "API sessions or connection attempts that ended, by cause.")
-    for cause in CAUSES:
-        sample("polybot_reconnects_total", s.reconnects.get(cause, 0), cause=cause)
+    for cause in Cause:
+        sample("polybot_reconnects_total", s.reconnects.get(cause, 0), cause=cause.value)
     family("polybot_outage_dropped_seconds_total", "counter",
            "Microphone audio dropped because an outage outlasted the outage buffer.")
     sample("polybot_outage_dropped_seconds_total", s.dropped_s)

@@ -1,5 +1,5 @@
 """The daemon's one fleet task: keeps the state file, the metrics file, the update lock and the
-structured journal entries current. It only reads the translator's parts and is told about
+structured journal entries current. It reads the translator's stats snapshots and is told about
 state changes, link outcomes and finished responses; nothing here runs per audio chunk.
 
 Timing: a 0.2 s tick samples the audio levels and the 'translation in progress' flag; the state
@@ -16,21 +16,19 @@ import time
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..background import call_in_daemon_thread
-from ..realtime.failures import Outcome
+from ..realtime.actions import ResponseStatus
+from ..realtime.failures import Cause, Outcome
 from ..state import Facts, State, StatusModel
+from ..stats import Observable, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
 from . import journal
 from .atomic import remove_leftovers, write_atomically
-from .causes import classify, is_fault
 from .levels import LevelMeter
 from .metrics import Histogram, Snapshot, render
 from .runtime_state import HEARTBEAT_S, state_path, write_state
 from .updatelock import UpdateLock
-
-if TYPE_CHECKING:
-    from ..app import Translator
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +36,28 @@ TICK_S = 0.2
 
 
 class FleetReporter:
-    def __init__(self, translator: Translator, status: StatusModel, state_file: Path | None = None) -> None:
+    def __init__(self, translator: Observable, status: StatusModel, state_file: Path | None = None) -> None:
         self.translator = translator
         self.status = status
         self.state_file = state_file or state_path()
         self.started_wall = time.time()
         self.version = _version()
         self.latency = Histogram()
-        self.reconnects: Counter[str] = Counter()
+        self.reconnects: Counter[Cause] = Counter()
         self.mic_level = LevelMeter()
         self.speaker_level = LevelMeter()
         self.busy = False
         self._busy_until = 0.0
-        self._last_mic_seq: object = None
+        self._last_mic_seq: int | None = None
         self._mic_seen_at: float | None = None
-        self._fault_episode: str | None = None
+        self._fault_episode: Cause | None = None
         self._pending_latency: float | None = None
         self._mic_present = True
         self._lock = UpdateLock(translator.config.fleet.update_lock_file)
         self._metrics_path: str | None = None
         self._complaints: dict[str, str] = {}
         self._closed = False
-        translator.on_event = self._on_translator_event
-        translator.link.on_outcome = self._on_outcome
+        translator.subscribe(self._on_translator_event)
 
     # -- the task ----------------------------------------------------------------------------------
 
@@ -73,8 +70,9 @@ class FleetReporter:
         try:
             while True:
                 now = loop.time()
-                self._sample()
-                self._update_busy(now)
+                stats = self.translator.stats()
+                self._sample(stats)
+                self._update_busy(now, stats.quiet)
                 if now >= next_heartbeat:
                     self._write_state()
                     next_heartbeat = now + HEARTBEAT_S
@@ -98,42 +96,40 @@ class FleetReporter:
         self._write_state()
 
     def _on_outcome(self, outcome: Outcome) -> None:
-        cause = classify(outcome)
+        cause = outcome.cause
         self.reconnects[cause] += 1
         if outcome.went_live:
             self._fault_episode = None  # a session was up: whatever comes next is news
-        if is_fault(outcome) and cause != self._fault_episode:
+        if outcome.is_fault and cause is not self._fault_episode:
             self._fault_episode = cause  # once per episode and cause, not at every retry
-            journal.fault(cause, self.status.state.value, outcome.cause)
+            journal.fault(cause.value, self.status.state.value, outcome.words)
 
-    def _on_translator_event(self, kind: str, **fields: Any) -> None:
-        if kind == "response_latency":
-            seconds = float(fields["seconds"])
-            self.latency.observe(seconds)
-            self._pending_latency = seconds
-        elif kind == "response_finished":
-            latency, self._pending_latency = self._pending_latency, None
-            if fields.get("status") == "completed":
-                mode, language = self._selection()
-                journal.utterance(mode, language, latency)
+    def _on_translator_event(self, event: TranslatorEvent) -> None:
+        match event:
+            case ResponseLatency(seconds=seconds):
+                self.latency.observe(seconds)
+                self._pending_latency = seconds
+            case ResponseDone(status=status):
+                latency, self._pending_latency = self._pending_latency, None
+                if status is ResponseStatus.COMPLETED:
+                    stats = self.translator.stats()
+                    journal.utterance(stats.mode.value, stats.language, latency)
+            case SessionEnded(outcome=outcome):
+                self._on_outcome(outcome)
 
     # -- sampling (every tick) -----------------------------------------------------------------------
 
-    def _sample(self) -> None:
-        t = self.translator
-        capture, playback = t.capture, t.playback
-        if capture is not None:
-            seq = capture.chunks
-            if seq != self._last_mic_seq:
-                self._last_mic_seq = seq
-                self._mic_seen_at = time.monotonic()
-            self.mic_level.offer(getattr(t, "last_mic_chunk", None), seq)
-        if playback is not None and playback.is_playing():
-            self.speaker_level.offer(getattr(t, "last_played_chunk", None), playback.played_total_frames)
+    def _sample(self, stats: TranslatorStats) -> None:
+        if stats.mic_chunks != self._last_mic_seq:
+            self._last_mic_seq = stats.mic_chunks
+            self._mic_seen_at = time.monotonic()
+        self.mic_level.offer(stats.last_mic_chunk, stats.mic_chunks)
+        if stats.speaker_playing:
+            self.speaker_level.offer(stats.last_played_chunk, stats.speaker_frames)
 
-    def _update_busy(self, now: float) -> None:
+    def _update_busy(self, now: float, quiet: bool) -> None:
         fleet = self.translator.config.fleet
-        if not self.translator.is_quiet():
+        if not quiet:
             self._busy_until = now + fleet.busy_hold_s
         busy = now < self._busy_until
         if fleet.update_lock_file != (str(self._lock.path) if self._lock.path else None):
@@ -148,9 +144,9 @@ class FleetReporter:
     # -- the files -----------------------------------------------------------------------------------
 
     def state_fields(self) -> dict[str, Any]:
-        facts, t = self.status.facts, self.translator
+        facts, stats = self.status.facts, self.translator.stats()
         now = time.monotonic()
-        live_since = t.link.live_since
+        live_since = stats.session_live_since
         return {
             "state": self.status.state.value,
             "status": self.status.state.words,
@@ -161,7 +157,7 @@ class FleetReporter:
             "audio_age_s": None if self._mic_seen_at is None else round(now - self._mic_seen_at, 3),
             "session_age_s": None if live_since is None else round(now - live_since, 1),
             "busy": self.busy,
-            "utterances_translated": t.utterances_translated,
+            "utterances_translated": stats.utterances_translated,
         }
 
     def _write_state(self) -> None:
@@ -175,19 +171,18 @@ class FleetReporter:
                            level=logging.INFO)
 
     def snapshot(self) -> Snapshot:
-        t = self.translator
-        capture, playback = t.capture, t.playback
-        live_since = t.link.live_since
+        stats = self.translator.stats()
+        live_since = stats.session_live_since
         return Snapshot(
             version=self.version,
-            mode=self._selection()[0],
+            mode=stats.mode.value,
             start_time_s=self.started_wall,
             state=self.status.state,
-            utterances=t.utterances_translated,
+            utterances=stats.utterances_translated,
             latency=self.latency,
             reconnects=dict(self.reconnects),
-            dropped_s=t.outbox.dropped_total_ms / 1000,
-            xruns={"mic": capture.xruns if capture else 0, "speaker": playback.underruns if playback else 0},
+            dropped_s=stats.dropped_s,
+            xruns={"mic": stats.mic_xruns, "speaker": stats.speaker_underruns},
             session_age_s=0.0 if live_since is None else time.monotonic() - live_since,
             levels_dbfs={"mic": self.mic_level.take_dbfs(), "speaker": self.speaker_level.take_dbfs()},
         )
@@ -210,15 +205,6 @@ class FleetReporter:
             self._complaints.pop("metrics", None)
 
     # -- helpers -------------------------------------------------------------------------------------
-
-    def _selection(self) -> tuple[str, str]:
-        """(mode, language) as the journal and metrics name them."""
-        selection = getattr(self.translator, "selection", None)
-        if selection is not None:
-            return selection.mode, selection.announced_language
-        config = self.translator.config
-        language = config.languages[1] if config.mode == "conversation" and len(config.languages) > 1 else config.languages[0]
-        return config.mode, language
 
     def _complain(self, what: str, message: str, level: int = logging.WARNING) -> None:
         if self._complaints.get(what) != message:  # once per problem, not every heartbeat

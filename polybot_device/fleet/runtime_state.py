@@ -31,7 +31,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def render(fields: Mapping[str, Any]) -> str:
     document = {
         "schema": SCHEMA,
         "pid": os.getpid(),
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "boot_id": boot_id(),
         "boottime_s": round(boottime_s(), 3),
         "heartbeat_s": HEARTBEAT_S,

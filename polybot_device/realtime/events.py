@@ -1,20 +1,20 @@
 """Client events we send, built as plain dicts (or, on the 20 ms path, as ready JSON text).
 
-Shapes follow the GA Realtime protocol (../shared/docs/realtime-protocol.md); tests validate each
-builder's output against the `openai` package's pydantic types with no unknown field anywhere.
+Shapes follow the GA Realtime protocol (docs/protocol.md); tests validate each builder's output
+against the `openai` package's pydantic types with no unknown field anywhere.
 """
 
 from __future__ import annotations
 
 import binascii
 import itertools
+from collections.abc import Callable
 from typing import Any
 
+from ..audio.wire import WIRE_RATE_HZ
 from ..config import Config
 
-PCM_RATE_HZ = 24000
-"""The only rate audio/pcm has on the wire: 16-bit signed little-endian mono at 24 kHz."""
-BYTES_PER_MS = PCM_RATE_HZ * 2 // 1000  # 48
+PCM_FORMAT = {"type": "audio/pcm", "rate": WIRE_RATE_HZ}
 
 # Older servers and docs use these names; the newest name is what the protocol module handles.
 ALIASES = {
@@ -27,16 +27,24 @@ ALIASES = {
     "response.text.done": "response.output_text.done",
 }
 
-_APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"'
-_APPEND_TAIL = '"}'
+AppendJson = Callable[[bytes | memoryview], str]
 
 
-def audio_append_json(pcm: bytes | memoryview) -> str:
-    """One input_audio_buffer.append as JSON text, without a dict or json.dumps per 20 ms chunk.
+def _append_json(event_type: str) -> AppendJson:
+    head = '{"type":"' + event_type + '","audio":"'
 
-    base64's alphabet needs no JSON escaping, so concatenation is exact and about 5x cheaper.
-    """
-    return _APPEND_HEAD + binascii.b2a_base64(pcm, newline=False).decode("ascii") + _APPEND_TAIL
+    def append_json(pcm: bytes | memoryview) -> str:
+        """One audio append as JSON text, without a dict or json.dumps per 20 ms chunk: base64's
+        alphabet needs no JSON escaping, so concatenation is exact and about 5x cheaper."""
+        return head + binascii.b2a_base64(pcm, newline=False).decode("ascii") + '"}'
+
+    return append_json
+
+
+audio_append_json = _append_json("input_audio_buffer.append")
+"""Conversation sessions: input_audio_buffer.append."""
+translation_append_json = _append_json("session.input_audio_buffer.append")
+"""Translation sessions: session.input_audio_buffer.append."""
 
 
 class EventIds:
@@ -74,7 +82,7 @@ def session_update(config: Config, instructions: str, event_id: str, vad_enabled
     """The conversation-session configuration: audio in and out, VAD, transcripts, instructions."""
     api = config.api
     audio_input: dict[str, Any] = {
-        "format": {"type": "audio/pcm", "rate": PCM_RATE_HZ},
+        "format": dict(PCM_FORMAT),
         "noise_reduction": None if api.noise_reduction == "off" else {"type": api.noise_reduction},
         "turn_detection": turn_detection(config, vad_enabled),
     }
@@ -86,7 +94,7 @@ def session_update(config: Config, instructions: str, event_id: str, vad_enabled
         "output_modalities": ["audio"],
         "audio": {
             "input": audio_input,
-            "output": {"format": {"type": "audio/pcm", "rate": PCM_RATE_HZ}, "voice": api.voice},
+            "output": {"format": dict(PCM_FORMAT), "voice": api.voice},
         },
     }
     if api.reasoning_effort:

@@ -19,8 +19,9 @@ Positions are milliseconds of this session's input timeline, the same clock as t
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
-from .events import BYTES_PER_MS
+from ..audio.wire import BYTES_PER_MS
 
 
 class Outbox:
@@ -31,7 +32,7 @@ class Outbox:
         self._pending_bytes = 0
         self._unsettled: deque[tuple[float, bytes]] = deque()  # (session start ms, chunk)
         self._sent_ms = 0.0  # session timeline position of the next byte we send
-        self._open_utterances: deque[list[float | None]] = deque()  # [audio_start_ms, audio_end_ms], unanswered
+        self._open_utterances: deque[_Utterance] = deque()  # unanswered, oldest first
         self._heard_ms = 0.0  # the server has provably read the audio up to here
         self._settled_ms = 0.0  # audio before here is answered: never sent again
         self.dropped_ms = 0.0
@@ -80,21 +81,21 @@ class Outbox:
             self._trim()
 
     def utterance_started(self, audio_start_ms: int) -> None:
-        self._open_utterances.append([audio_start_ms, None])
+        self._open_utterances.append(_Utterance(audio_start_ms))
         self.server_heard(audio_start_ms)
 
     def utterance_ended(self, audio_end_ms: int) -> None:
         """The server's VAD ended the oldest open utterance that had no end yet, here."""
         for utterance in self._open_utterances:
-            if utterance[1] is None:
-                utterance[1] = audio_end_ms
+            if utterance.end_ms is None:
+                utterance.end_ms = audio_end_ms
                 break
         self.server_heard(audio_end_ms)
 
     def utterance_answered(self) -> None:
         """A response finished: the oldest open utterance is settled, up to its end."""
         if self._open_utterances:
-            start, end = self._open_utterances.popleft()
+            end = self._open_utterances.popleft().end_ms
             self._settled_ms = max(self._settled_ms, end if end is not None else self._heard_ms)
         self._trim()
 
@@ -111,10 +112,18 @@ class Outbox:
     def _trim(self) -> None:
         keep_from = self._heard_ms
         if self._open_utterances:
-            keep_from = min(keep_from, self._open_utterances[0][0])  # type: ignore[type-var]
+            keep_from = min(keep_from, self._open_utterances[0].start_ms)
         keep_from = max(keep_from - self.lead_ms, self._settled_ms, self._sent_ms - self.capacity_ms)
         while self._unsettled:
             start, chunk = self._unsettled[0]
             if start + len(chunk) / BYTES_PER_MS > keep_from:
                 break
             self._unsettled.popleft()
+
+
+@dataclass
+class _Utterance:
+    """Where the server's VAD put one utterance in this session's timeline (end: not yet)."""
+
+    start_ms: float
+    end_ms: float | None = None

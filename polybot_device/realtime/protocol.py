@@ -9,81 +9,26 @@ JSON; this module is tested with plain values (see tests/realtime/test_protocol.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ..state import Activity
+from . import decoding
 from . import events as ev
+from .actions import (
+    Action,
+    Play,
+    ResponseFinished,
+    ResponseStatus,
+    Send,
+    SessionLive,
+    SetActivity,
+    SpeechStarted,
+    Transcript,
+    UtteranceEnded,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Send:
-    event: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Play:
-    item_id: str
-    pcm: bytes
-
-
-@dataclass(frozen=True)
-class SessionLive:
-    """session.updated arrived for our configuration: audio may flow."""
-
-
-@dataclass(frozen=True)
-class SetActivity:
-    activity: Activity
-
-
-@dataclass(frozen=True)
-class SpeechStarted:
-    """The server heard the person start; barge-in if our speaker is still playing."""
-
-    audio_start_ms: int
-
-
-@dataclass(frozen=True)
-class UtteranceEnded:
-    """Committed by the server VAD: the person stopped; a response is coming. ``audio_end_ms``
-    comes from speech_stopped (committed carries no position); 0 if there was none."""
-
-    audio_end_ms: int
-
-
-@dataclass(frozen=True)
-class ResponseFinished:
-    status: str
-
-
-@dataclass(frozen=True)
-class Transcript:
-    role: str  # "heard" (the person) or "translated" (the model's speech)
-    text: str
-
-
-@dataclass(frozen=True)
-class SessionOver:
-    """The server said this session cannot go on (the close follows)."""
-
-    reason: str
-    auth: bool = False  # the key is refused or out of quota: retry slowly
-    retry_after_s: float | None = None
-
-
-Action = Union[Send, Play, SessionLive, SetActivity, SpeechStarted, UtteranceEnded,
-               ResponseFinished, Transcript, SessionOver]
-
-AUTH_CODES = frozenset({"invalid_api_key", "insufficient_quota", "authentication_error",
-                        "unauthorized", "account_deactivated"})
-SESSION_ENDING_CODES = frozenset({"session_expired"})
-RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded"})
 
 
 class SessionUpdates:
@@ -93,17 +38,21 @@ class SessionUpdates:
     def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
         self._session_update = session_update_event
         self._ids = ids
+        self._opened = False
         self.live = False
 
     def opening(self) -> list[Action]:
         """What to send as soon as the socket is open (the server's session.created may lag)."""
+        self._opened = True
         return [Send(self._session_update)]
 
     def reconfigure(self, session_update_event: dict[str, Any]) -> list[Action]:
-        """Live change: one session.update on the same connection (kept for the next one if the
-        session is not live yet)."""
+        """Live change: one session.update on the same connection. Before the socket is open it is
+        only kept (the opening sends it); once the first one went out it is sent at once, live or
+        not yet: the server applies them in order, so a change made while the first is still
+        being confirmed is not lost (it was, when a reload landed in that moment)."""
         self._session_update = session_update_event
-        return [Send(session_update_event)] if self.live else []
+        return [Send(session_update_event)] if self._opened else []
 
 
 class ConversationProtocol(SessionUpdates):
@@ -129,6 +78,9 @@ class ConversationProtocol(SessionUpdates):
             self.response_open = False  # its response.done (cancelled) may still come: harmless
         return actions
 
+    def closing(self) -> list[Action]:
+        return []  # nothing to say: the close frame is enough
+
     def abandon_response(self) -> list[Action]:
         """The open response stalled (no event for too long): cancel it and stop waiting, so a
         response that never ends cannot leave the gadget stuck."""
@@ -136,7 +88,7 @@ class ConversationProtocol(SessionUpdates):
             return []
         self.response_open = False
         self._responses.clear()  # a late response.done for it must not settle another utterance
-        return [Send(ev.response_cancel(self._ids.next())), ResponseFinished("stalled")]
+        return [Send(ev.response_cancel(self._ids.next())), ResponseFinished(ResponseStatus.STALLED)]
 
     def handle(self, event: dict[str, Any]) -> list[Action]:
         kind = event.get("type")
@@ -185,13 +137,10 @@ class ConversationProtocol(SessionUpdates):
         if item_id in self._finished_items:
             log.warning("audio delta for finished item %s ignored (out of order)", item_id)
             return []
-        try:
-            pcm = base64.b64decode(delta, validate=True)
-        except (binascii.Error, ValueError):
+        pcm = decoding.audio(delta)
+        if pcm is None:
             log.warning("audio delta with bad base64 ignored (item %s, %d chars)", item_id, len(delta))
             return []
-        if len(pcm) % 2:
-            pcm = pcm[:-1]  # half a sample cannot be played; the rest of the delta can
         self.playing_item_id = item_id
         return [Play(item_id, pcm)] if pcm else []
 
@@ -224,29 +173,21 @@ class ConversationProtocol(SessionUpdates):
             log.warning("response.done for a response that was not open (%s) ignored", response_id[:40])
             return []
         self._responses.discard(response_id)
-        response = event.get("response") if isinstance(event.get("response"), dict) else {}
-        status = str(response.get("status", "completed"))
+        response = event.get("response")
+        status = ResponseStatus.of(response.get("status", "completed") if isinstance(response, dict) else "completed")
         self.response_open = bool(self._responses)  # an older one's done must not close a newer one
         return [ResponseFinished(status)]
 
     def _error(self, event: dict[str, Any]) -> list[Action]:
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        code = str(error.get("code") or "")
-        message = str(error.get("message") or "")[:300]
-        caused_by = error.get("event_id")
-        if code in AUTH_CODES:
-            log.error("server refused the session: %s (%s)", code, message)
-            return [SessionOver(code, auth=True)]
-        if code in SESSION_ENDING_CODES:
-            log.info("server ended the session: %s", code)
-            return [SessionOver(code)]
-        if code in RATE_LIMIT_CODES:
-            log.warning("server rate limit: %s", message)
-            return []
-        if code == "response_cancel_not_active":
-            return []  # a barge-in raced the response's end: harmless
-        log.warning("server error %s (%s)%s: %s", code or "?", error.get("type"),
-                    f" caused by {caused_by}" if caused_by else "", message)
+        error = decoding.server_error(event)
+        over = error.session_over()
+        if over is not None:
+            return [over]
+        if error.code in decoding.RATE_LIMIT_CODES:
+            log.warning("server rate limit: %s", error.message)
+        elif error.code != "response_cancel_not_active":  # that one: a barge-in raced the response's end
+            log.warning("server error %s (%s)%s: %s", error.code or "?", error.kind or None,
+                        f" caused by {error.caused_by}" if error.caused_by else "", error.message)
         return []
 
     _HANDLERS = {

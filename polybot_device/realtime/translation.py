@@ -4,36 +4,27 @@ A different endpoint (``{api.url}/translations``) and a smaller protocol than co
 target language per session, audio in as ``session.input_audio_buffer.append`` in 200 ms frames
 that keep flowing (silence included: a gap is not a pause to the model), translated audio out as
 ``session.output_audio.delta`` while the person keeps talking. No VAD, no responses, no truncate.
-The interface matches :class:`.protocol.ConversationProtocol` so the connection and the app
-treat both alike.
+Both machines are a :class:`.session.SessionProtocol`, so the link and the app treat them alike.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from typing import Any
 
-import numpy as np
-
+from ..audio.resample import to_wire
+from ..audio.wire import BYTES_PER_MS, WIRE_RATE_HZ
 from ..config import Config
+from . import decoding
 from . import events as ev
-from .protocol import (AUTH_CODES, SESSION_ENDING_CODES, Action, Play, SessionLive, SessionOver,
-                       SessionUpdates, Transcript)
+from .actions import Action, Play, Send, SessionLive, SessionOver, Transcript
+from .protocol import SessionUpdates
 
 log = logging.getLogger(__name__)
 
 FRAME_MS = 200
 """The translation engine works in 200 ms frames; we append exactly that."""
-FRAME_BYTES = FRAME_MS * ev.BYTES_PER_MS
-
-_APPEND_HEAD = '{"type":"session.input_audio_buffer.append","audio":"'
-
-
-def translation_append_json(pcm: bytes | memoryview) -> str:
-    """One session.input_audio_buffer.append as JSON text (see events.audio_append_json)."""
-    return _APPEND_HEAD + binascii.b2a_base64(pcm, newline=False).decode("ascii") + '"}'
+FRAME_BYTES = FRAME_MS * BYTES_PER_MS
 
 
 def translation_session_update(config: Config, target: str, event_id: str) -> dict[str, Any]:
@@ -68,8 +59,9 @@ class TranslationProtocol(SessionUpdates):
     def abandon_response(self) -> list[Action]:
         return []
 
-    def close_event(self) -> dict[str, Any]:
-        return {"type": "session.close", "event_id": self._ids.next()}
+    def closing(self) -> list[Action]:
+        """session.close: the server flushes what it holds before the socket goes."""
+        return [Send({"type": "session.close", "event_id": self._ids.next()})]
 
     def handle(self, event: dict[str, Any]) -> list[Action]:
         kind = event.get("type")
@@ -87,13 +79,11 @@ class TranslationProtocol(SessionUpdates):
         if kind == "session.closed":
             return self._flush() + [SessionOver("the server closed the translation session")]
         if kind == "error":
-            error = event.get("error") if isinstance(event.get("error"), dict) else {}
-            code = str(error.get("code") or "")
-            if code in AUTH_CODES:
-                return [SessionOver(code, auth=True)]
-            if code in SESSION_ENDING_CODES:
-                return [SessionOver(code)]
-            log.warning("server error %s: %s", code or "?", str(error.get("message"))[:300])
+            error = decoding.server_error(event)
+            over = error.session_over()
+            if over is not None:
+                return [over]
+            log.warning("server error %s: %s", error.code or "?", error.message)
             return []
         log.debug("translation event %s ignored", kind)
         return []
@@ -103,12 +93,11 @@ class TranslationProtocol(SessionUpdates):
         if not isinstance(delta, str):
             log.warning("translation audio delta without audio ignored")
             return []
-        try:
-            pcm = base64.b64decode(delta, validate=True)
-        except (binascii.Error, ValueError):
+        pcm = decoding.audio(delta)
+        if pcm is None:
             log.warning("translation audio delta with bad base64 ignored (%d chars)", len(delta))
             return []
-        pcm = _to_24k_mono(pcm, event.get("sample_rate"), event.get("channels"))
+        pcm = _as_wire(pcm, event.get("sample_rate"), event.get("channels"))
         self.playing_item_id = self.ITEM_ID
         return [Play(self.ITEM_ID, pcm)] if pcm else []
 
@@ -133,17 +122,14 @@ class TranslationProtocol(SessionUpdates):
         return out
 
 
-def _to_24k_mono(pcm: bytes, rate: Any, channels: Any) -> bytes:
+def _as_wire(pcm: bytes, rate: Any, channels: Any) -> bytes:
     """Deltas may state their own rate and channel count: honour them rather than assume."""
-    pcm = pcm[: len(pcm) - len(pcm) % 2]
-    channels = channels if isinstance(channels, int) and channels > 0 else 1
-    rate = rate if isinstance(rate, int) and rate > 0 else ev.PCM_RATE_HZ
-    if channels == 1 and rate == ev.PCM_RATE_HZ:
-        return pcm
-    samples = np.frombuffer(pcm, dtype=np.int16)
-    samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels).mean(axis=1)
-    if rate != ev.PCM_RATE_HZ:
-        import soxr
+    channels = channels if isinstance(channels, int) and 0 < channels <= MAX_DELTA_CHANNELS else 1
+    rate = rate if isinstance(rate, int) and DELTA_RATES_HZ[0] <= rate <= DELTA_RATES_HZ[1] else WIRE_RATE_HZ
+    return to_wire(pcm, rate, channels)
 
-        samples = soxr.resample(samples.astype(np.float32), rate, ev.PCM_RATE_HZ)
-    return np.clip(samples, -32768, 32767).astype(np.int16).tobytes()
+
+MAX_DELTA_CHANNELS = 8
+DELTA_RATES_HZ = (8000, 384_000)
+"""A delta stating a rate or channel count outside these is broken or hostile (1 Hz would make a
+24,000-fold longer clip): it is read as the wire format instead."""

@@ -13,9 +13,11 @@ import base64
 import binascii
 from typing import Any
 
+from ..audio.wire import BYTES_PER_MS
 from . import session_config, voice
+from .ids import new_id
 from .response import ResponseStream
-from .session import BaseSession, ClientError, new_id
+from .session import BaseSession, ClientError
 from .vad import EnergyVad, SpeechStarted
 
 MIN_COMMIT_MS = 100
@@ -80,7 +82,7 @@ class ConversationSession(BaseSession):
 
     async def on_append(self, event: dict[str, Any]) -> None:
         pcm = decode_audio(event.get("audio"), "audio")
-        if self.sim.options.record_audio:
+        if self.host.options.record_audio:
             self.record.input_audio += pcm
         self.buffer_bytes += len(pcm)
         for boundary in self.vad.feed(pcm):
@@ -123,7 +125,7 @@ class ConversationSession(BaseSession):
                          "item": item})
         await self.send({"type": "conversation.item.done", "previous_item_id": previous,
                          "item": item})
-        self.sim._changed()
+        self.host.changed()
         if (self.config["audio"]["input"] or {}).get("transcription"):
             text = voice.input_transcript(self.record.utterances, voiced_ms)
             await self.send({
@@ -133,7 +135,7 @@ class ConversationSession(BaseSession):
             })
 
     async def on_commit(self, event: dict[str, Any]) -> None:
-        buffered_ms = self.buffer_bytes * 1000 // (2 * voice.RATE_HZ)
+        buffered_ms = self.buffer_bytes // BYTES_PER_MS
         if buffered_ms < MIN_COMMIT_MS:
             raise ClientError(
                 "input_audio_buffer_commit_empty",
@@ -198,7 +200,7 @@ class ConversationSession(BaseSession):
                 or audio_end_ms < 0:
             raise ClientError("invalid_value", "content_index and audio_end_ms must be "
                               "non-negative integers.", "audio_end_ms")
-        item = self.items.get(item_id)
+        item = self.items.get(item_id) if isinstance(item_id, str) else None
         if item is None or item["role"] != "assistant":
             raise ClientError("invalid_value", f"Invalid 'item_id': no assistant message with "
                               f"id '{item_id}' in the conversation.", "item_id")

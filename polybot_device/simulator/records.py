@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .session import new_id
+from ..realtime.session import SessionType
+from .ids import new_id
 
 
 @dataclass
@@ -15,8 +16,7 @@ class SessionRecord:
     path: str
     """Request path with query, e.g. /v1/realtime?model=gpt-realtime-2.1."""
     model: str
-    kind: str
-    """ "realtime" (conversation endpoint) or "translation"."""
+    kind: SessionType
     key: str = field(repr=False)
     """The key the client presented (never logged)."""
     id: str = field(default_factory=lambda: new_id("sess"))

@@ -10,15 +10,35 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..audio.wire import WIRE_RATE_HZ
 from . import voice
-from .session import new_id
+from .ids import new_id
+from .records import SessionRecord
+from .session import SessionHost
 
-if TYPE_CHECKING:
-    from .conversation import ConversationSession
 
-PCM_FORMAT = {"type": "audio/pcm", "rate": 24000}
+class Conversation(Protocol):
+    """What a response needs of the conversation session it answers in."""
+
+    host: SessionHost
+    record: SessionRecord
+    config: dict[str, Any]
+    conversation_id: str
+    items: dict[str, dict[str, Any]]
+    """Item id -> {"role", "audio_ms"}: what truncate and delete check against."""
+    last_item_id: str | None
+
+    async def send(self, event: dict[str, Any]) -> None: ...
+
+    async def send_audio_delta(self, event: dict[str, Any]) -> None: ...
+
+    def target_language(self) -> str: ...
+
+    def response_finished(self, stream: ResponseStream) -> None: ...
+
+PCM_FORMAT = {"type": "audio/pcm", "rate": WIRE_RATE_HZ}
 
 
 class ResponseStream:
@@ -26,7 +46,7 @@ class ResponseStream:
 
     def __init__(
         self,
-        session: ConversationSession,
+        session: Conversation,
         utterance: int,
         voiced_ms: int,
         after: ResponseStream | None = None,
@@ -59,7 +79,7 @@ class ResponseStream:
         try:
             if self.after is not None:
                 await self.after.done.wait()
-            await self._pause(self.session.sim.options.response_delay_s)
+            await self._pause(self.session.host.options.response_delay_s)
             if self.cancel_reason is None:
                 self.started = True
                 await self._stream()
@@ -84,14 +104,12 @@ class ResponseStream:
         }
 
     async def _stream(self) -> None:
+        """The whole GA sequence: created, the item and its part, the deltas, the dones."""
         s = self.session
-        opts = s.sim.options
-        ids = {"response_id": self.id, "item_id": self.item_id, "output_index": 0,
-               "content_index": 0}
         await s.send({"type": "response.created",
                       "response": self._response("in_progress", [], None, None)})
-        item = {"id": self.item_id, "object": "realtime.item", "type": "message",
-                "role": "assistant", "status": "in_progress", "content": []}
+        item: dict[str, Any] = {"id": self.item_id, "object": "realtime.item", "type": "message",
+                                "role": "assistant", "status": "in_progress", "content": []}
         await s.send({"type": "response.output_item.added", "response_id": self.id,
                       "output_index": 0, "item": item})
         previous = s.last_item_id
@@ -99,11 +117,21 @@ class ResponseStream:
                       "item": item})
         s.items[self.item_id] = {"role": "assistant", "audio_ms": 0}
         s.last_item_id = self.item_id
-        await s.send({"type": "response.content_part.added", **ids,
+        await s.send({"type": "response.content_part.added", **self._ids,
                       "part": {"type": "audio", "transcript": ""}})
+        said, samples, cancelled = await self._stream_audio()
+        await self._finish(item, previous, said, samples, cancelled)
 
-        language = s.target_language()
-        words = voice.split_words(voice.response_transcript(language, self.utterance))
+    @property
+    def _ids(self) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": self.item_id, "output_index": 0, "content_index": 0}
+
+    async def _stream_audio(self) -> tuple[str, int, bool]:
+        """The beeps and their transcript, delta by delta, until done or cancelled; returns
+        (transcript said, samples sent, whether it was cut short)."""
+        s, ids = self.session, self._ids
+        opts = s.host.options
+        words = voice.split_words(voice.response_transcript(s.target_language(), self.utterance))
         audio = voice.beeps(self.utterance, voice.response_ms(self.voiced_ms))
         chunks = voice.split_chunks(audio, max(10, opts.delta_ms))
         said = ""
@@ -114,7 +142,7 @@ class ResponseStream:
             await s.send_audio_delta({"type": "response.output_audio.delta", **ids,
                                       "delta": base64.b64encode(chunk).decode("ascii")})
             samples += len(chunk) // 2
-            s.items[self.item_id]["audio_ms"] = -(-samples * 1000 // voice.RATE_HZ)
+            s.items[self.item_id]["audio_ms"] = -(-samples * 1000 // WIRE_RATE_HZ)
             if i < len(words):
                 await s.send({"type": "response.output_audio_transcript.delta", **ids,
                               "delta": words[i]})
@@ -127,7 +155,11 @@ class ResponseStream:
                 await s.send({"type": "response.output_audio_transcript.delta", **ids,
                               "delta": word})
                 said += word
+        return said, samples, cancelled
 
+    async def _finish(self, item: dict[str, Any], previous: str | None, said: str, samples: int,
+                      cancelled: bool) -> None:
+        s, ids = self.session, self._ids
         await s.send({"type": "response.output_audio.done", **ids})
         await s.send({"type": "response.output_audio_transcript.done", **ids,
                       "transcript": said})
@@ -144,7 +176,7 @@ class ResponseStream:
         await s.send({"type": "response.done",
                       "response": self._response(status, [item], self._usage(samples), details)})
         if not cancelled:
-            s.sim._response_completed(s.record)
+            s.host.response_completed(s.record)
         await s.send({"type": "rate_limits.updated", "rate_limits": [
             {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
             {"name": "tokens", "limit": 400000, "remaining": 399000, "reset_seconds": 0.15},
@@ -154,7 +186,7 @@ class ResponseStream:
         # Roughly the service's rates: 10 input audio tokens/s, 20 output audio tokens/s.
         audio_in = max(1, self.voiced_ms // 100)
         text_in = 20
-        audio_out = samples * 20 // voice.RATE_HZ
+        audio_out = samples * 20 // WIRE_RATE_HZ
         text_out = 5
         return {
             "total_tokens": audio_in + text_in + audio_out + text_out,

@@ -21,14 +21,16 @@ import http
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from ..realtime.session import SessionType
+from .connection import Accepted, SimConnection
 from .conversation import ConversationSession
+from .options import SimulatorOptions
 from .records import HandshakeRecord, SessionRecord
 from .session import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_POLICY, BaseSession
 from .translation import TranslationSession
@@ -43,61 +45,6 @@ CONVERSATION_PATH = "/v1/realtime"
 TRANSLATION_PATH = "/v1/realtime/translations"
 FATAL_CLOSE_CODES = {"session_expired": CLOSE_GOING_AWAY, "invalid_api_key": CLOSE_POLICY,
                      "insufficient_quota": CLOSE_POLICY}
-
-
-@dataclass
-class SimulatorOptions:
-    """Behaviour knobs; change them on ``simulator.options`` while it runs."""
-
-    expected_key: str | None = None
-    """None: any non-empty key is accepted; else any other key is refused (see auth_failure)."""
-    auth_failure: str = "handshake"
-    """How a wrong key is refused: "handshake" (HTTP 401) or "event" (error invalid_api_key, close 1008)."""
-    handshake_status: int | None = None
-    """If set, every handshake is refused with this HTTP status (e.g. 429, 503)."""
-    retry_after_s: float | None = None
-    """Sent as the Retry-After header (seconds) with handshake_status."""
-    refuse_next: int = 0
-    """Refuse the next N handshakes with HTTP 503 (counts down)."""
-    response_delay_s: float = 0.0
-    """Delay between the end of an utterance (or response.create) and response.created."""
-    drop_after_deltas: int | None = None
-    """Abort the TCP connection after this many more audio deltas (once; then back to None)."""
-    session_max_s: float | None = None
-    """Sessions opened while set expire after this long: error session_expired, close 1001."""
-    delta_ms: int = 100
-    """Audio per response.output_audio.delta, in milliseconds."""
-    pace: float = 3.0
-    """Responses stream this many times faster than real time (0: as fast as possible)."""
-    translation_threshold: float = 0.5
-    """Speech level for interpreter sessions, on the VAD's 0..1 scale (0.5 = -40 dBFS)."""
-    record_audio: bool = True
-    """Keep audio in the records (input_audio, append and delta payloads); off for long soaks."""
-
-
-class SimConnection(ServerConnection):
-    """A server connection that can play dead: ``set_silenced(True)`` holds every incoming byte
-    unprocessed (so pings get no pong, close frames no answer) until ``set_silenced(False)``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.silenced = False
-        self._held: list[bytes] = []
-        self.sim_info: tuple[str, str, str, bool] | None = None
-
-    def data_received(self, data: bytes) -> None:
-        if self.silenced:
-            self._held.append(data)
-            return
-        super().data_received(data)
-
-    def set_silenced(self, silenced: bool) -> None:
-        self.silenced = silenced
-        if not silenced:
-            held = b"".join(self._held)
-            self._held.clear()
-            if held and not self.transport.is_closing():
-                super().data_received(held)
 
 
 class RealtimeSimulator:
@@ -153,25 +100,27 @@ class RealtimeSimulator:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # ----------------------------------------------------------------- records
+    # ----------------------------------------------------------------- what sessions tell us
+    # (the SessionHost interface of session.py: sessions know the server by nothing else)
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """A record changed: wake every wait_for."""
         changed, self._change = self._change, asyncio.Event()
         changed.set()
 
-    def _record_client_event(self, record: SessionRecord, event: dict[str, Any]) -> None:
+    def client_event(self, record: SessionRecord, event: dict[str, Any]) -> None:
         if not self.options.record_audio and "audio" in event:
             event = {**event, "audio": ""}
         record.client_events.append(event)
         self.client_events.append(event)
-        self._changed()
+        self.changed()
 
-    def _response_completed(self, record: SessionRecord) -> None:
+    def response_completed(self, record: SessionRecord) -> None:
         record.responses_completed += 1
         self.responses_completed += 1
-        self._changed()
+        self.changed()
 
-    def _count_delta(self) -> bool:
+    def delta_sent(self) -> bool:
         """Count one audio delta; True when drop_after_deltas says to abort now."""
         limit = self.options.drop_after_deltas
         if limit is None:
@@ -240,7 +189,7 @@ class RealtimeSimulator:
     def _refuse(self, connection: ServerConnection, request: Request, status: int,
                 text: str) -> Response:
         self.handshakes.append(HandshakeRecord(request.path, status, time.monotonic()))
-        self._changed()
+        self.changed()
         log.info("refusing handshake to %s with HTTP %d", urlsplit(request.path).path, status)
         return connection.respond(status, text + "\n")
 
@@ -272,31 +221,31 @@ class RealtimeSimulator:
         model = parse_qs(url.query).get("model", [""])[0]
         if not model:
             return self._refuse(connection, request, 400, "missing required parameter: model")
-        kind = "translation" if path == TRANSLATION_PATH else "realtime"
+        kind = SessionType.TRANSLATION if path == TRANSLATION_PATH else SessionType.REALTIME
         assert isinstance(connection, SimConnection)
-        connection.sim_info = (kind, model, key, bad_key)
+        connection.accepted = Accepted(kind, model, key, bad_key)
         self.handshakes.append(HandshakeRecord(request.path, 101, time.monotonic()))
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
-        assert isinstance(ws, SimConnection) and ws.sim_info is not None
-        kind, model, key, bad_key = ws.sim_info
-        record = SessionRecord(path=ws.request.path, model=model, kind=kind, key=key)
-        cls = TranslationSession if kind == "translation" else ConversationSession
+        assert isinstance(ws, SimConnection) and ws.accepted is not None and ws.request is not None
+        accepted = ws.accepted
+        record = SessionRecord(path=ws.request.path, model=accepted.model, kind=accepted.kind, key=accepted.key)
+        cls = TranslationSession if accepted.kind is SessionType.TRANSLATION else ConversationSession
         session = cls(self, ws, record)
         self.sessions.append(record)
         self._open.add(session)
-        self._changed()
-        log.info("session %s opened: %s model=%s", record.id, kind, model)
+        self.changed()
+        log.info("session %s opened: %s model=%s", record.id, accepted.kind, accepted.model)
         try:
-            await session.run(bad_key)
+            await session.run(accepted.bad_key)
         finally:
             self._open.discard(session)
             if not session.dead:
                 await ws.close()
             record.close_code = ws.close_code
             record.closed = True
-            self._changed()
+            self.changed()
             log.info("session %s closed (%s)", record.id, record.close_code)
 
 

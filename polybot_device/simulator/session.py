@@ -4,7 +4,8 @@ A session owns its websocket connection. Everything it sends goes through ``send
 keeps the order of events across the tasks that send (the reader, the response streamer, the
 expiry timer), honours ``hold_silent`` and records what went out. A client event the session
 cannot accept raises ``ClientError`` inside a handler and becomes an ``error`` event; the
-session stays open, as with the real service.
+session stays open, as with the real service. A session knows its server only as a
+:class:`SessionHost`: the knobs to read, and where to report what happened.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
-if TYPE_CHECKING:
-    from websockets.asyncio.server import ServerConnection
-
-    from .server import RealtimeSimulator, SessionRecord
+from .connection import SimConnection
+from .ids import new_id
+from .options import SimulatorOptions
+from .records import SessionRecord
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,23 @@ CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011
 
 
-def new_id(prefix: str) -> str:
-    """An id shaped like the service's (``event_…``, ``item_…``, ``resp_…``, ``sess_…``)."""
-    return f"{prefix}_{secrets.token_hex(10)}"
+class SessionHost(Protocol):
+    """What a session may ask of the simulator that accepted it."""
+
+    @property
+    def options(self) -> SimulatorOptions:
+        """The knobs, as they are now (a test may change them at any time)."""
+
+    def changed(self) -> None:
+        """A record changed (an utterance, a sent event): wake whoever waits for one."""
+
+    def client_event(self, record: SessionRecord, event: dict[str, Any]) -> None:
+        """A client event arrived (recorded on ``record`` and in the simulator's list)."""
+
+    def response_completed(self, record: SessionRecord) -> None: ...
+
+    def delta_sent(self) -> bool:
+        """One more audio delta went out; True when ``drop_after_deltas`` says to abort now."""
 
 
 class ClientError(Exception):
@@ -54,8 +69,8 @@ class BaseSession:
     #: client event type -> handler method name; filled by subclasses
     handlers: dict[str, str] = {}
 
-    def __init__(self, sim: RealtimeSimulator, ws: ServerConnection, record: SessionRecord) -> None:
-        self.sim = sim
+    def __init__(self, host: SessionHost, ws: SimConnection, record: SessionRecord) -> None:
+        self.host = host
         self.ws = ws
         self.record = record
         self.audible = asyncio.Event()
@@ -74,7 +89,7 @@ class BaseSession:
                 await self.ws.close(CLOSE_POLICY, "invalid api key")
                 return
             await self.on_open()
-            max_s = self.sim.options.session_max_s
+            max_s = self.host.options.session_max_s
             if max_s is not None:
                 self.spawn(self._expire(max_s))
             async for message in self.ws:
@@ -87,7 +102,7 @@ class BaseSession:
             if self.tasks:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
 
-    def spawn(self, coro: Any) -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run a coroutine owned by this session (cancelled when the session ends)."""
         task = asyncio.get_running_loop().create_task(self._quietly(coro))
         self.tasks.add(task)
@@ -95,7 +110,7 @@ class BaseSession:
         return task
 
     @staticmethod
-    async def _quietly(coro: Any) -> None:
+    async def _quietly(coro: Coroutine[Any, Any, None]) -> None:
         try:
             await coro
         except (ConnectionClosed, SessionGone):
@@ -126,7 +141,7 @@ class BaseSession:
         if not isinstance(event, dict):
             await self.send_error("invalid_json", "A client event must be a JSON object.")
             return
-        self.sim._record_client_event(self.record, event)
+        self.host.client_event(self.record, event)
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         kind = event.get("type")
         try:
@@ -166,10 +181,10 @@ class BaseSession:
                 raise SessionGone
             await self.ws.send(text)
         sent = json.loads(text)  # what went on the wire, not the live objects it came from
-        if not self.sim.options.record_audio and "delta" in sent and "audio" in sent["type"]:
+        if not self.host.options.record_audio and "delta" in sent and "audio" in sent["type"]:
             sent["delta"] = ""
         self.record.events_sent.append(sent)
-        self.sim._changed()
+        self.host.changed()
 
     async def send_text(self, text: str) -> None:
         """Send a raw text frame (not recorded in ``events_sent``)."""
@@ -182,7 +197,7 @@ class BaseSession:
     async def send_audio_delta(self, event: dict[str, Any]) -> None:
         """Send an audio delta, then abort the connection if ``drop_after_deltas`` says so."""
         await self.send(event)
-        if self.sim._count_delta():
+        if self.host.delta_sent():
             log.info("drop_after_deltas reached: aborting session %s", self.record.id)
             self.abort()
             raise SessionGone

@@ -15,6 +15,7 @@ import re
 import time
 from typing import Any
 
+from ..audio.wire import WIRE_RATE_HZ
 from .session import ClientError
 
 VAD_DEFAULTS: dict[str, Any] = {
@@ -68,7 +69,7 @@ def target_language(instructions: str | None) -> str:
 
 
 def realtime_defaults(model: str) -> dict[str, Any]:
-    pcm = {"type": "audio/pcm", "rate": 24000}
+    pcm = {"type": "audio/pcm", "rate": WIRE_RATE_HZ}
     return {
         "type": "realtime",
         "model": model,
@@ -110,9 +111,10 @@ def check_keys(value: Any, allowed: dict[str, Any], path: str) -> None:
             check_keys(sub, allowed[key], f"{path}.{key}")
 
 
-def _expect_object(value: Any, param: str) -> None:
+def _expect_object(value: Any, param: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ClientError("invalid_type", f"Invalid type for '{param}': expected an object.", param)
+    return value
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> None:
@@ -126,8 +128,7 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> None:
 
 def update_realtime(current: dict[str, Any], event: dict[str, Any]) -> None:
     """Apply a conversation ``session.update`` to ``current`` or raise ClientError (nothing applied)."""
-    update = event.get("session")
-    _expect_object(update, "session")
+    update = _expect_object(event.get("session"), "session")
     if update.get("type") != "realtime":
         raise ClientError(
             "missing_required_parameter" if "type" not in update else "invalid_value",
@@ -139,14 +140,12 @@ def update_realtime(current: dict[str, Any], event: dict[str, Any]) -> None:
     if modalities is not None and modalities not in (["audio"], ["text"]):
         raise ClientError("invalid_value", "output_modalities must be ['audio'] or ['text'].",
                           "session.output_modalities")
-    audio = update.get("audio", {})
-    _expect_object(audio, "session.audio")
+    audio = _expect_object(update.get("audio", {}), "session.audio")
     for side in ("input", "output"):
-        _expect_object(audio.get(side, {}), f"session.audio.{side}")
-        fmt = audio.get(side, {}).get("format")
+        fmt = _expect_object(audio.get(side, {}), f"session.audio.{side}").get("format")
         if isinstance(fmt, dict) and fmt.get("type", "audio/pcm") == "audio/pcm" \
-                and fmt.get("rate", 24000) != 24000:
-            raise ClientError("invalid_value", "audio/pcm is only supported at 24000 Hz.",
+                and fmt.get("rate", WIRE_RATE_HZ) != WIRE_RATE_HZ:
+            raise ClientError("invalid_value", f"audio/pcm is only supported at {WIRE_RATE_HZ} Hz.",
                               f"session.audio.{side}.format.rate")
     turn = audio.get("input", {}).get("turn_detection", ...)
     new = copy.deepcopy(current)
@@ -165,7 +164,7 @@ def _turn_detection(turn: Any, current: dict[str, Any] | None) -> dict[str, Any]
     param = "session.audio.input.turn_detection"
     if turn is None:
         return None
-    _expect_object(turn, param)
+    turn = _expect_object(turn, param)
     kind = turn.get("type")
     if kind not in ("server_vad", "semantic_vad"):
         raise ClientError("invalid_value", "turn_detection.type must be 'server_vad' or "
@@ -186,11 +185,9 @@ def _turn_detection(turn: Any, current: dict[str, Any] | None) -> dict[str, Any]
 
 def update_translation(current: dict[str, Any], event: dict[str, Any]) -> None:
     """Apply a translation ``session.update`` to ``current`` or raise ClientError."""
-    update = event.get("session")
-    _expect_object(update, "session")
+    update = _expect_object(event.get("session"), "session")
     check_keys(update, TRANSLATION_KEYS, "session")
-    audio = update.get("audio", {})
-    _expect_object(audio, "session.audio")
+    audio = _expect_object(update.get("audio", {}), "session.audio")
     for side in ("input", "output"):
         _expect_object(audio.get(side, {}), f"session.audio.{side}")
     language = audio.get("output", {}).get("language")

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from ..audio.wire import BYTES_PER_MS, WIRE_RATE_HZ
 from . import session_config, voice
 from .conversation import decode_audio
 from .session import BaseSession
 from .vad import level_dbfs, threshold_to_dbfs
 
 FRAME_MS = 200
-FRAME_BYTES = voice.RATE_HZ * FRAME_MS // 1000 * 2
+FRAME_BYTES = BYTES_PER_MS * FRAME_MS
 END_OF_SPEECH_FRAMES = 2
 
 
@@ -61,7 +62,7 @@ class TranslationSession(BaseSession):
 
     async def on_append(self, event: dict[str, Any]) -> None:
         pcm = decode_audio(event.get("audio"), "audio")
-        if self.sim.options.record_audio:
+        if self.host.options.record_audio:
             self.record.input_audio += pcm
         self._pending += pcm
         while len(self._pending) >= FRAME_BYTES:
@@ -80,7 +81,7 @@ class TranslationSession(BaseSession):
     async def _frame(self, pcm: bytes) -> None:
         self._frames += 1
         elapsed_ms = self._frames * FRAME_MS
-        threshold = threshold_to_dbfs(self.sim.options.translation_threshold)
+        threshold = threshold_to_dbfs(self.host.options.translation_threshold)
         if level_dbfs(pcm) < threshold:
             if self._in_speech:
                 self._quiet_frames += 1
@@ -93,7 +94,7 @@ class TranslationSession(BaseSession):
         if not self._in_speech:
             self._in_speech = True
             self.record.utterances += 1
-            self.sim._changed()
+            self.host.changed()
             out_text = voice.response_transcript(self.language, self.record.utterances)
             in_text = f"speech {self.record.utterances}"
         else:
@@ -103,7 +104,7 @@ class TranslationSession(BaseSession):
         await self.send_audio_delta({
             "type": "session.output_audio.delta",
             "delta": base64.b64encode(audio).decode("ascii"),
-            "sample_rate": voice.RATE_HZ, "channels": 1, "format": "pcm16",
+            "sample_rate": WIRE_RATE_HZ, "channels": 1, "format": "pcm16",
             "elapsed_ms": elapsed_ms,
         })
         await self.send({"type": "session.output_transcript.delta", "delta": out_text,

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RATE_HZ = 24_000
+from ..audio.wire import WIRE_RATE_HZ
+
 FRAME_MS = 20
-FRAME_SAMPLES = RATE_HZ * FRAME_MS // 1000
+FRAME_SAMPLES = WIRE_RATE_HZ * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * 2
 FLOOR_DBFS = -100.0
 
@@ -46,7 +47,8 @@ def frame_levels_dbfs(pcm: bytes | bytearray | memoryview) -> np.ndarray:
     frames = samples[: whole * FRAME_SAMPLES].reshape(whole, FRAME_SAMPLES).astype(np.float64)
     rms = np.sqrt(np.mean(frames * frames, axis=1)) / 32768.0
     with np.errstate(divide="ignore"):
-        return np.maximum(20.0 * np.log10(rms), FLOOR_DBFS)
+        levels: np.ndarray = np.maximum(20.0 * np.log10(rms), FLOOR_DBFS)
+    return levels
 
 
 def level_dbfs(pcm: bytes | bytearray | memoryview) -> float:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-RATE_HZ = 24_000
+from ..audio.wire import WIRE_RATE_HZ
+
 BEEP_HZ = 660.0
 STREAM_HZ = 550.0
 LEVEL = 0.25
 MAX_BEEPS = 10
 MIN_RESPONSE_MS = 400
 MAX_RESPONSE_MS = 4_000
-RAMP_SAMPLES = RATE_HZ * 5 // 1000
+RAMP_SAMPLES = WIRE_RATE_HZ * 5 // 1000
 
 
 def response_ms(voiced_ms: int) -> int:
@@ -28,13 +29,13 @@ def response_ms(voiced_ms: int) -> int:
 
 
 def _tone(freq_hz: float, samples: int, start_sample: int = 0) -> np.ndarray:
-    t = (np.arange(samples) + start_sample) / RATE_HZ
+    t = (np.arange(samples) + start_sample) / WIRE_RATE_HZ
     return LEVEL * np.sin(2 * np.pi * freq_hz * t)
 
 
 def beeps(utterance: int, duration_ms: int) -> bytes:
     """``min(utterance, MAX_BEEPS)`` beeps of BEEP_HZ filling ``duration_ms`` (70 % on, 30 % off)."""
-    total = RATE_HZ * duration_ms // 1000
+    total = WIRE_RATE_HZ * duration_ms // 1000
     count = min(max(utterance, 1), MAX_BEEPS)
     out = np.zeros(total)
     slot = total // count
@@ -52,16 +53,17 @@ def beeps(utterance: int, duration_ms: int) -> bytes:
 
 def stream_tone(duration_ms: int, start_sample: int) -> bytes:
     """A slice of the continuous interpreter tone; ``start_sample`` keeps the phase across slices."""
-    return to_pcm16(_tone(STREAM_HZ, RATE_HZ * duration_ms // 1000, start_sample))
+    return to_pcm16(_tone(STREAM_HZ, WIRE_RATE_HZ * duration_ms // 1000, start_sample))
 
 
 def to_pcm16(signal: np.ndarray) -> bytes:
-    return (np.clip(signal, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    pcm: np.ndarray = (np.clip(signal, -1.0, 1.0) * 32767).astype("<i2")
+    return pcm.tobytes()
 
 
 def split_chunks(pcm: bytes, chunk_ms: int) -> list[bytes]:
     """Cut PCM16 24 kHz audio into chunks of ``chunk_ms`` (the last one may be shorter)."""
-    size = max(2, RATE_HZ * chunk_ms // 1000 * 2)
+    size = max(2, WIRE_RATE_HZ * chunk_ms // 1000 * 2)
     return [pcm[i : i + size] for i in range(0, len(pcm), size)]
 
 

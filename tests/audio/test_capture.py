@@ -4,6 +4,8 @@ a USB mic would, at its native rate and channel count; what comes out must be 24
 from __future__ import annotations
 
 import asyncio
+import json
+import textwrap
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from polybot_device.audio.capture import MicCapture
 from polybot_device.audio.filerig import FileRig
 from polybot_device.config import AudioInputConfig
 from tests.audio.signals import active_region, peak, tone
+from tests.rig.timing import scaled
+from tests.rig.unplug import run_python_with_shim
 
 
 async def _capture(config: AudioInputConfig, feeder, signal: np.ndarray, seconds: float):
@@ -21,11 +25,11 @@ async def _capture(config: AudioInputConfig, feeder, signal: np.ndarray, seconds
     mic = MicCapture(config, loop, lambda ok, reason: statuses.append((ok, reason)))
     mic.start()
     try:
-        await asyncio.wait_for(mic.read(), 3)  # open and flowing
+        await asyncio.wait_for(mic.read(), scaled(3))  # open and flowing
         feeder.feed(signal)
         chunks, have = [], 0
         while have < seconds * 24000 * 2:
-            chunk = await asyncio.wait_for(mic.read(), 2)
+            chunk = await asyncio.wait_for(mic.read(), scaled(2))
             chunks.append(chunk)
             have += len(chunk)
     finally:
@@ -80,7 +84,7 @@ def test_stop_returns_quickly_even_when_the_mic_goes_silent(file_rig):
         mic = MicCapture(AudioInputConfig(device=file_rig.mic_pcm, rate=48000, channels=2),
                          asyncio.get_running_loop(), lambda ok, reason: None)
         mic.start()
-        await asyncio.wait_for(mic.read(), 3)
+        await asyncio.wait_for(mic.read(), scaled(3))
         feeder.stop()  # the writer is gone: the next read blocks for ever
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -88,3 +92,77 @@ def test_stop_returns_quickly_even_when_the_mic_goes_silent(file_rig):
         return loop.time() - t0
 
     assert asyncio.run(main()) < 0.5
+
+
+# -- unplugged and plugged back, as libasound reports it (the LD_PRELOAD shim) ----------------
+
+MIC_CHILD = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+    from polybot_device.audio.capture import MicCapture
+    from polybot_device.audio.filerig import FileRig
+    from polybot_device.config import AudioInputConfig
+    from tests.rig.timing import scaled
+
+    rig_dir, unplug, xrun = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    rig = FileRig(rig_dir, mic_rate=48000, mic_channels=2)
+    rig.apply()
+    feeder = rig.feeder()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        statuses = asyncio.Queue()
+        log = []
+        def on_status(ok, reason):
+            statuses.put_nowait((ok, reason))
+            log.append((ok, reason))
+        mic = MicCapture(AudioInputConfig(device=rig.mic_pcm, rate=48000, channels=2),
+                         loop, on_status, retry_s=0.2)
+        mic.start()
+        first = await asyncio.wait_for(statuses.get(), scaled(5))
+        await asyncio.wait_for(mic.read(), scaled(3))
+
+        xrun.touch()                       # one overrun
+        for _ in range(5):
+            await asyncio.wait_for(mic.read(), scaled(3))
+        xrun_consumed = not xrun.exists()
+
+        unplug.touch()                     # pulled out mid-stream
+        gone = await asyncio.wait_for(statuses.get(), scaled(5))
+        mic.drain_nowait()
+        try:                               # retried every 0.2 s, but reported only once
+            await asyncio.wait_for(statuses.get(), 1.0)
+            repeated = True
+        except asyncio.TimeoutError:
+            repeated = False
+        failures = mic.open_failures
+        unplug.unlink()                    # plugged back in
+        back = await asyncio.wait_for(statuses.get(), scaled(5))
+        chunk = await asyncio.wait_for(mic.read(), scaled(3))
+        mic.stop()
+        return dict(first=first, gone=gone, back=back, repeated=repeated, failures=failures,
+                    xruns=mic.xruns, xrun_consumed=xrun_consumed, chunk_len=len(chunk), log=log)
+
+    print(json.dumps(asyncio.run(main())))
+    feeder.stop()
+    """
+)
+
+
+def test_unplugged_mic_is_reported_once_and_comes_back(tmp_path, unplug_shim):
+    result = run_python_with_shim(
+        MIC_CHILD, unplug_shim, tmp_path / "unplugged", xrun_flag=tmp_path / "xrun", timeout=30,
+        args=[str(tmp_path / "rig"), str(tmp_path / "unplugged"), str(tmp_path / "xrun")],
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["first"][0] is True
+    assert report["xrun_consumed"] and report["xruns"] == 1
+    ok, reason = report["gone"]
+    assert ok is False
+    assert "No such device" in reason and "polybot_mic" in reason, reason
+    assert not report["repeated"], report["log"]
+    assert report["failures"] >= 3
+    assert report["back"][0] is True
+    assert report["chunk_len"] > 0

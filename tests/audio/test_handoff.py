@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 from polybot_device.audio.handoff import ThreadToLoop
+from tests.rig.timing import scaled
 
 
 def test_full_queue_drops_the_oldest_and_counts_it():
@@ -24,7 +25,7 @@ def test_get_wakes_when_a_thread_puts():
         getter = asyncio.ensure_future(q.get())
         await asyncio.sleep(0)  # let get() park on its future
         threading.Thread(target=q.put_threadsafe, args=(b"chunk",)).start()
-        return await asyncio.wait_for(getter, 2)
+        return await asyncio.wait_for(getter, scaled(2))
 
     assert asyncio.run(main()) == b"chunk"
 
@@ -38,7 +39,7 @@ def test_many_items_from_a_thread_arrive_in_order():
                 q.put_threadsafe(i)
 
         threading.Thread(target=produce).start()
-        return [await asyncio.wait_for(q.get(), 2) for _ in range(20_000)], q.dropped
+        return [await asyncio.wait_for(q.get(), scaled(2)) for _ in range(20_000)], q.dropped
 
     got, dropped = asyncio.run(main())
     assert got == list(range(20_000)) and dropped == 0
@@ -51,6 +52,6 @@ def test_cancelled_get_loses_nothing():
         await asyncio.sleep(0)
         getter.cancel()
         q.put_threadsafe(7)
-        return await asyncio.wait_for(q.get(), 2)
+        return await asyncio.wait_for(q.get(), scaled(2))
 
     assert asyncio.run(main()) == 7

@@ -7,8 +7,10 @@ import time
 
 import numpy as np
 import pytest
-from tests.e2e.conftest import daemon_config, silence, speech_like
+
 from tests.rig.inprocess import InProcessDaemon
+from tests.rig.loopback import daemon_config, silence, speech_like
+from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 
 BUTTON = 17
@@ -47,10 +49,7 @@ def session_updates(sim):
 
 def wait_live(sim, d: InProcessDaemon) -> None:
     sim.wait_for(lambda: bool(session_updates(sim)), timeout=20)
-    deadline = time.monotonic() + 10
-    while not d.translator.link.live:  # the daemon's own view; its loop sets it
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    eventually(lambda: d.translator.link.live, 10, "the daemon's own view of the link: live")  # its loop sets it
 
 
 def test_short_press_switches_the_language_on_the_live_session(sim, rig, feeder, daemon, pins):
@@ -70,19 +69,15 @@ def test_double_press_replays_the_last_translation_at_the_speaker(sim, rig, feed
     wait_live(sim, d)
     feeder.feed(np.concatenate([silence(0.3), speech_like(1.5), silence(1.0)]))
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
-    deadline = time.monotonic() + 15
-    while d.call(d.translator.playback.is_playing) or d.translator.status.facts.activity.value != "idle":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: not d.call(d.translator.playback.is_playing)
+               and d.translator.status.facts.activity.value == "idle", 15, "the translation played out, idle")
     before = rig.read_speaker().shape[0]
     sent_before = len(sim.sim.client_events)
     press(pins)
     time.sleep(0.1)
     press(pins)
-    deadline = time.monotonic() + 10
-    while rig.read_speaker().shape[0] - before < rig.speaker_rate * 0.8:
-        assert time.monotonic() < deadline, "the replay did not reach the speaker"
-        time.sleep(0.05)
+    eventually(lambda: rig.read_speaker().shape[0] - before, 10, "0.8 s of the replay at the speaker (frames)",
+               until=lambda frames: frames >= rig.speaker_rate * 0.8)
     assert not [e for e in sim.sim.client_events[sent_before:] if e["type"] != "input_audio_buffer.append"]
 
 
@@ -110,7 +105,7 @@ def test_hold_to_talk_sends_audio_while_held_then_commits_and_asks_for_a_respons
     pin = pins.pin(BUTTON)
     pin.drive_low()
     feeder.feed(speech_like(1.2))
-    assert feeder.wait_idle(10)
+    assert feeder.wait_idle(scaled(10))
     time.sleep(0.3)
     pin.drive_high()
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=20)
@@ -126,9 +121,13 @@ def test_any_press_while_a_translation_plays_stops_it_and_truncates(sim, rig, fe
     sim.options.pace = 1.0
     d = daemon()
     wait_live(sim, d)
+    played = lambda: d.call(lambda: d.translator.playback.played_total_frames)  # noqa: E731
+    before = played()
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.0)]))
-    sim.wait_for(lambda: any(e["type"] == "response.output_audio.delta" for s in sim.sim.sessions for e in s.events_sent), 30)
-    time.sleep(0.4)
+    sim.wait_for(lambda: any(e["type"] == "response.output_audio.delta"
+                             for s in sim.sim.sessions for e in s.events_sent), 30)
+    eventually(lambda: played() - before, 10, "0.2 s of the translation played (frames)",
+               until=lambda frames: frames >= rig.speaker_rate * 0.2)
     press(pins)
     truncates = lambda: [e for e in sim.sim.client_events if e["type"] == "conversation.item.truncate"]  # noqa: E731
     sim.wait_for(lambda: bool(truncates()), timeout=10)
@@ -141,7 +140,8 @@ def test_language_switch_while_someone_speaks_loses_none_of_it(sim, rig, feeder,
     d = daemon(languages=["es", "en", "fr"], vad={"silence_duration_ms": 600})
     wait_live(sim, d)
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.2)]))
-    sim.wait_for(lambda: any(e["type"] == "input_audio_buffer.speech_started" for e in sim.sim.sessions[-1].events_sent), 10)
+    sim.wait_for(lambda: any(e["type"] == "input_audio_buffer.speech_started"
+                             for e in sim.sim.sessions[-1].events_sent), 10)
     time.sleep(0.8)
     press(pins)
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
@@ -161,7 +161,5 @@ def test_volume_buttons_step_the_speaker_volume(sim, rig, feeder, daemon, pins):
         pins.pin(pin).drive_low()
         time.sleep(0.08)
         pins.pin(pin).drive_high()
-        deadline = time.monotonic() + 5
-        while d.translator.volume.percent != expected:
-            assert time.monotonic() < deadline, f"volume stayed at {d.translator.volume.percent}"
-            time.sleep(0.02)
+        eventually(lambda: d.translator.volume.percent, 5, f"volume {expected} %",
+                   until=lambda v, expected=expected: v == expected)

@@ -4,13 +4,13 @@ daemon as systemd runs it, and the simulator on loopback."""
 from __future__ import annotations
 
 import signal
-import time
 
 import numpy as np
 import pytest
 
 from polybot_device.demo import sample_wav
-from tests.e2e.conftest import SPEAKER_RATE, silence, speech_like, tone
+from tests.rig.loopback import SPEAKER_RATE, silence, speech_like, tone
+from tests.rig.timing import eventually, scaled
 from tests.validation import validate
 
 
@@ -65,7 +65,7 @@ def test_tone_from_a_48k_stereo_mic_reaches_the_api_as_24k_mono_without_aliasing
     daemon.wait_ready()
     sim.wait_for(lambda: bool(sim.sim.sessions) and sim.sim.sessions[-1].client_events, timeout=20)
     feeder.feed(np.concatenate([tone(1000, 1.5, dbfs=-30), silence(0.5), tone(15000, 1.5, dbfs=-30), silence(1.0)]))
-    assert feeder.wait_idle(30)
+    assert feeder.wait_idle(scaled(30))
     session = sim.sim.sessions[-1]
     sim.wait_for(lambda: len(session.input_audio) >= 2 * 24000 * 4.0, timeout=20)
     daemon.terminate()
@@ -88,7 +88,8 @@ def test_speaking_over_a_translation_stops_it_and_truncates_what_was_heard(sim, 
     daemon = start_daemon(audio={"echo_gate": False})
     daemon.wait_ready()
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(0.8)]))
-    session_ready = lambda: any(e["type"] == "response.output_audio.delta" for s in sim.sim.sessions for e in s.events_sent)  # noqa: E731
+    def session_ready() -> bool:
+        return any(e["type"] == "response.output_audio.delta" for s in sim.sim.sessions for e in s.events_sent)
     sim.wait_for(session_ready, timeout=30)
     feeder.feed(np.concatenate([speech_like(1.0), silence(1.0)]))
     truncates = lambda: [e for e in sim.sim.client_events if e["type"] == "conversation.item.truncate"]  # noqa: E731
@@ -101,7 +102,8 @@ def test_speaking_over_a_translation_stops_it_and_truncates_what_was_heard(sim, 
     assert "barge-in" in daemon.log()
 
 
-def test_server_drop_mid_stream_is_followed_by_a_reconnect_and_later_speech_is_translated(sim, rig, feeder, start_daemon):
+def test_server_drop_mid_stream_is_followed_by_a_reconnect_and_later_speech_is_translated(
+        sim, rig, feeder, start_daemon):
     sim.options.drop_after_deltas = 2
     daemon = start_daemon()
     daemon.wait_ready()
@@ -158,8 +160,8 @@ def test_ready_without_network_and_status_says_so(tmp_path, rig, feeder, start_d
     sim.close()  # nothing listens any more: connection refused
     daemon = start_daemon()
     daemon.wait_ready(timeout=15)
-    daemon.notify.wait_for(lambda lines: any(l.startswith("STATUS=Connecting") or l.startswith("STATUS=Offline")
-                                             for l in lines), timeout=10)
+    daemon.notify.wait_for(lambda lines: any(line.startswith(("STATUS=Connecting", "STATUS=Offline"))
+                                             for line in lines), timeout=10)
     code, seconds = daemon.terminate()
     assert code == 0 and seconds < 2.0
 
@@ -169,11 +171,12 @@ def test_status_follows_the_conversation(sim, rig, feeder, start_daemon):
     daemon.wait_ready()
     feeder.feed(np.concatenate([silence(0.3), speech_like(1.0), silence(1.0)]))
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
-    daemon.notify.wait_for(lambda lines: "STATUS=Ready: listening" in lines[lines.index("STATUS=Speaking the translation"):]
-                           if "STATUS=Speaking the translation" in lines else False, timeout=15)
+    speaking = "STATUS=Speaking the translation"
+    daemon.notify.wait_for(
+        lambda lines: speaking in lines and "STATUS=Ready: listening" in lines[lines.index(speaking):], timeout=15)
     daemon.terminate()
-    statuses = [l for l in daemon.notify.lines() if l.startswith("STATUS=")]
-    order = [s for s in ("STATUS=Ready: listening", "STATUS=Hearing speech", "STATUS=Speaking the translation") if s in statuses]
+    statuses = [line for line in daemon.notify.lines() if line.startswith("STATUS=")]
+    order = [s for s in ("STATUS=Ready: listening", "STATUS=Hearing speech", speaking) if s in statuses]
     assert order == ["STATUS=Ready: listening", "STATUS=Hearing speech", "STATUS=Speaking the translation"]
 
 
@@ -185,7 +188,7 @@ def test_interpreter_mode_translates_continuous_speech_end_to_end(sim, rig, feed
     feeder.feed(np.concatenate([silence(0.3), speech_like(3.0), silence(1.0)]))
     session = [s for s in sim.sim.sessions if s.kind == "translation"][-1]
     sim.wait_for(lambda: sum(e["type"] == "session.output_audio.delta" for e in session.events_sent) >= 5, timeout=20)
-    assert feeder.wait_idle(20)
+    assert feeder.wait_idle(scaled(20))
     code, _ = daemon.terminate()
     assert code == 0
     appends = [e for e in session.client_events if e["type"] == "session.input_audio_buffer.append"]
@@ -214,10 +217,7 @@ def test_sighup_reloads_languages_live_and_a_bad_reload_keeps_the_old_config(sim
     assert "German (de)" in updates()[-1]["session"]["instructions"]
     daemon.config_path.write_text("languages: [es, de]\nvad:\n  threshold: loud\n")
     daemon.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "reload refused" not in daemon.log():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: "reload refused" in daemon.log(), 10, "'reload refused' in the daemon's log")
     assert "vad.threshold" in daemon.log()
     assert daemon.proc.poll() is None and len(sim.sim.sessions) == 1
     code, _ = daemon.terminate()

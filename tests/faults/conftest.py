@@ -5,8 +5,8 @@ Timing settings the suite runs with (``FAULT_API``): the shipped backoff (0.5 s 
 10 s cap), so measured recovery times are what a gadget sees; ping every 2 s with a 2 s timeout,
 so a half-open link is noticed within 4 s (shipped: 5 s + 5 s = 10 s) and the tests stay short.
 
-Set ``POLYBOT_FAULTS_REPORT=path`` to append one JSON line per measured fault (README.md, Reliability
-is written from such a run).
+Set ``POLYBOT_FAULTS_REPORT=path`` to append one JSON line per measured fault (the table in
+docs/reliability.md is written from such a run).
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from polybot_device.audio.filerig import FileRig
-from tests.e2e.conftest import daemon_config, feeder, rig, sim  # noqa: F401 - fixtures
 from tests.faults.gadget import Gadget
 from tests.rig.daemon import DaemonProcess, SimulatorThread
+from tests.rig.loopback import daemon_config
 from tests.rig.netshim import uplink_env  # noqa: F401 - fixture
 from tests.rig.proxy import FaultProxy
 from tests.rig.unplug import unplug_shim  # noqa: F401 - fixture
@@ -120,7 +120,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsContexts:
     (d / "ca.cnf").write_text("[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\n"
                               "serial = serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n"
                               "[any]\ncommonName = supplied\n")
-    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
     run("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "future.csr",
         "-out", "future.pem", "-notext", "-extfile", "san.ext",
         "-startdate", tomorrow.strftime("%y%m%d%H%M%SZ"),

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polybot_device.audio.filerig import MicFeeder
-from tests.e2e.conftest import silence, speech_like
 from tests.rig.daemon import DaemonProcess, SimulatorThread
+from tests.rig.loopback import silence, speech_like
 
 LISTENING = "STATUS=Ready: listening"
 HEARING = "STATUS=Hearing speech"
@@ -35,9 +35,12 @@ class Tally:
     translated: int = 0
     duplicates: int = 0
     spurious: list[int] = field(default_factory=list)
+    rig_lost_s: list[float] = field(default_factory=list)
+    """Seconds of each utterance's speech the test's feeder could not write (the daemon's mic
+    thread did not read for longer than the device ring holds: a starved machine). The server can
+    only have heard the rest, so that is the length its answer is matched against."""
     rig_lost_periods: int = 0
-    """20 ms mic periods the test's feeder could not write (the daemon was not reading: a loaded
-    machine). Not the daemon's loss, but it shortens what the server hears."""
+    """20 ms mic periods the feeder could not write, speech or silence."""
 
     @property
     def lost(self) -> int:
@@ -46,21 +49,24 @@ class Tally:
     def __str__(self) -> str:
         return (f"fed {len(self.fed)}, translated {self.translated}, lost {self.lost}, "
                 f"duplicates {self.duplicates}, spurious {self.spurious} (answered tokens {self.answered}, "
-                f"fed seconds {self.fed}, rig lost {self.rig_lost_periods} mic periods)")
+                f"fed seconds {self.fed}, of which the rig lost {self.rig_lost_s}; "
+                f"rig lost {self.rig_lost_periods} mic periods)")
 
 
-def tally(fed: list[float], answered: list[int]) -> Tally:
-    """Each utterance takes one answer of its length; answers left over are duplicates (of a
-    length that was spoken) or spurious (fragments)."""
-    result = Tally(list(fed), list(answered))
+def tally(fed: list[float], answered: list[int], rig_lost_s: list[float] | None = None) -> Tally:
+    """Each utterance takes one answer of its length (less what the rig itself failed to deliver of
+    it); answers left over are duplicates (of a length that was spoken) or spurious (fragments)."""
+    lost = list(rig_lost_s or [0.0] * len(fed))
+    result = Tally(list(fed), list(answered), rig_lost_s=lost)
+    heard = [seconds - missing for seconds, missing in zip(fed, lost, strict=True)]
     unmatched = list(answered)
-    for seconds in fed:
+    for seconds in heard:
         hit = next((a for a in unmatched if abs(a - seconds * 10) <= 1.5), None)
         if hit is not None:
             result.translated += 1
             unmatched.remove(hit)
     for a in unmatched:
-        if any(abs(a - seconds * 10) <= 1.5 for seconds in fed):
+        if any(abs(a - seconds * 10) <= 1.5 for seconds in heard):
             result.duplicates += 1
         else:
             result.spurious.append(a)
@@ -73,6 +79,7 @@ class Gadget:
         self.sim = sim
         self.feeder = feeder
         self.fed: list[float] = []
+        self._speech_at: list[tuple[int, int]] = []  # each utterance's speech, as fed-stream frames
 
     # -- the person ------------------------------------------------------------------------------
 
@@ -82,8 +89,15 @@ class Gadget:
         waiting for their turn: after a translation the gadget plays its "ready" earcon (190 ms),
         after a failed one its "trouble" earcon, and keeps the mic shut for the echo tail (300 ms)
         after either; speech before that is not sent, by design."""
+        lead, speech = silence(lead_s), speech_like(seconds)
+        start = self.feeder.queued_frames + len(lead)
         self.fed.append(seconds)
-        self.feeder.feed(np.concatenate([silence(lead_s), speech_like(seconds), silence(tail_s)]))
+        self._speech_at.append((start, start + len(speech)))
+        self.feeder.feed(np.concatenate([lead, speech, silence(tail_s)]))
+
+    def forget(self, index: int) -> None:
+        """Leave utterance ``index`` out of the books: one the fault cut short by design."""
+        del self.fed[index], self._speech_at[index]
 
     def speech_started(self) -> int:
         """speech_started events the simulator has sent so far, all sessions."""
@@ -117,7 +131,9 @@ class Gadget:
         return tokens
 
     def tally(self) -> Tally:
-        result = tally(self.fed, self.answered())
+        rate = self.feeder.rate
+        lost_s = [self.feeder.lost_frames(start, end) / rate for start, end in self._speech_at]
+        result = tally(self.fed, self.answered(), lost_s)
         result.rig_lost_periods = self.feeder.periods_lost
         return result
 

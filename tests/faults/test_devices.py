@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from polybot_device.audio.filerig import read_speaker
+from tests.rig.timing import eventually, scaled
 from tests.rig.unplug import shim_env
 
 pytestmark = pytest.mark.faults
@@ -24,11 +25,7 @@ MIC_MISSING = "STATUS=Microphone missing"
 
 def wait_log(g, text: str, seen: int, timeout: float) -> None:
     """The daemon's log is a file: look until it holds ``text`` more than ``seen`` times."""
-    deadline = time.monotonic() + timeout
-    while g.log().count(text) <= seen:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{text!r} not in the daemon's log after {timeout} s")
-        time.sleep(0.05)
+    eventually(lambda: g.log().count(text) > seen, timeout, f"{text!r} in the daemon's log ({seen} times before)")
 
 
 def test_mic_unplugged_mid_speech_is_mic_missing_and_translation_resumes_when_it_is_back(
@@ -45,12 +42,12 @@ def test_mic_unplugged_mid_speech_is_mic_missing_and_translation_resumes_when_it
     missing_s = g.wait_status(MIC_MISSING, timeout=5, since=unplugged_at) - unplugged_at
     # What was said before the mic vanished is translated now, not when it comes back.
     g.sim.wait_for(lambda: len(g.answered()) >= 2, timeout=10)
-    assert g.feeder.wait_idle(10)  # the rest of the utterance went into a mic that is not there
+    assert g.feeder.wait_idle(scaled(10))  # the rest of the utterance went into a mic that is not there
     drain_fifo(g.feeder_fifo)
     replugged_at = time.monotonic()
     flag.unlink()
     back_s = g.wait_status("STATUS=Ready: listening", timeout=10, since=replugged_at) - replugged_at
-    g.fed.pop(1)  # the cut utterance: its translation is of what the mic heard, shorter by design
+    g.forget(1)  # the cut utterance: its translation is of what the mic heard, shorter by design
     g.say(1.4)
     tally = g.wait_translated(30)
     report(fault="USB mic unplugged mid-speech for ~3 s, then plugged back", detection_s=round(missing_s, 2),
@@ -115,7 +112,7 @@ def test_speaker_unplugged_mid_translation_recovers_and_plays_the_next_one(
     wait_log(g, "speaker 'polybot_speaker' open", opened, timeout=5)  # logged again when it is back
     back_s = time.monotonic() - replugged_at
     before = rig.speaker_raw.stat().st_size
-    g.fed.pop(1)  # the translation that was playing when the speaker went: cut, by nature
+    g.forget(1)  # the translation that was playing when the speaker went: cut, by nature
     g.say(1.4)
     tally = g.wait_translated(30)
     code, _ = g.daemon.terminate()  # closing the PCM flushes what the rig's file plugin held back
@@ -169,16 +166,11 @@ def test_mic_overruns_during_speech_are_counted_and_lose_no_utterance(start_gadg
     g.say(2.0)
     g.wait_speaking(started)
     overruns = 5
-    for _ in range(overruns):  # one overrun each time the flag is consumed by a read
+    for n in range(overruns):  # one overrun each time the flag is consumed by a read
         xrun.touch()
-        deadline = time.monotonic() + 2
-        while xrun.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not xrun.exists(), "the daemon stopped reading the mic"
+        eventually(lambda: not xrun.exists(), 2, f"the daemon's mic read to consume overrun {n + 1}")
     tally = g.wait_translated(30)
-    deadline = time.monotonic() + 5
-    while (prometheus_value(metrics, "polybot_audio_xruns_total", stream="mic") or 0) < overruns:
-        assert time.monotonic() < deadline, metrics.read_text() if metrics.exists() else "no metrics file"
-        time.sleep(0.1)
+    eventually(lambda: prometheus_value(metrics, "polybot_audio_xruns_total", stream="mic"), 5,
+               f"{overruns} mic xruns in the metrics file", until=lambda n: (n or 0) >= overruns)
     report(fault=f"{overruns} ALSA overruns (EPIPE) mid-utterance", fed=len(tally.fed), translated=tally.translated)
     assert tally.lost == 0, tally

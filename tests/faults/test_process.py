@@ -18,9 +18,10 @@ import polybot_device.app
 from polybot_device.apikey import KeySource
 from polybot_device.cli import serve
 from polybot_device.config import parse_config
-from tests.e2e.conftest import daemon_config
 from tests.faults.conftest import FAULT_API, KEY
 from tests.rig.daemon import REPO, NotifySocket
+from tests.rig.loopback import daemon_config
+from tests.rig.timing import scaled
 
 pytestmark = pytest.mark.faults
 
@@ -86,7 +87,7 @@ def test_watchdog_pings_stop_while_the_loop_hangs_or_the_mic_thread_is_stuck_and
         finally:
             os.close(writer)
         os.kill(os.getpid(), signal.SIGTERM)  # serve()'s own handler: a clean stop
-        return await asyncio.wait_for(daemon, 10)
+        return await asyncio.wait_for(daemon, scaled(10))
 
     try:
         code = asyncio.run(scenario())

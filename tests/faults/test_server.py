@@ -3,6 +3,7 @@ error events, malformed and oversized frames, events out of order, a response th
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -10,6 +11,7 @@ import time
 import pytest
 
 from tests.faults.conftest import FAULT_API
+from tests.rig.timing import scaled
 
 pytestmark = pytest.mark.faults
 
@@ -31,7 +33,7 @@ def test_refused_key_is_an_auth_error_with_slow_retries_and_a_rotated_key_file_i
     g.daemon.wait_ready()
     g.wait_status("STATUS=API key refused", timeout=10)
     g.say(1.2)  # spoken while the key is refused: waits in the outage buffer
-    assert g.feeder.wait_idle(10)
+    assert g.feeder.wait_idle(scaled(10))
     refused = len(sim.sim.handshakes)
     new = key_file.with_suffix(".new")
     new.write_text(GOOD_KEY + "\n")
@@ -40,7 +42,7 @@ def test_refused_key_is_an_auth_error_with_slow_retries_and_a_rotated_key_file_i
     recovered_s = g.wait_live(0, timeout=FAULT_API["auth_retry_s"] + 10) - rotated_at
     tally = g.wait_translated(30)
     attempts = [h.at for h in sim.sim.handshakes[:refused]]
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     report(fault=f"API key refused ({how}), then the key file rotated", recovery_s=round(recovered_s, 2),
            fed=len(tally.fed), translated=tally.translated, retry_gaps=[round(x, 2) for x in gaps])
     assert all(gap >= FAULT_API["auth_retry_s"] - 0.2 for gap in gaps), gaps  # slow: never a tight loop
@@ -61,7 +63,7 @@ def test_rate_limited_handshake_waits_as_long_as_retry_after_says(start_gadget, 
     sim.options.handshake_status = None
     recovered_s = g.wait_live(0, timeout=10) - lifted_at
     attempts = [h.at for h in sim.sim.handshakes]
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     g.say(1.0)
     tally = g.wait_translated(30)
     report(fault="HTTP 429 with Retry-After: 2", recovery_s=round(recovered_s, 2), fed=len(tally.fed),
@@ -81,7 +83,8 @@ def test_session_expiry_mid_utterance_starts_a_new_session_at_once_and_loses_not
     recovered_s = g.wait_live(live, timeout=10) - expired_at
     tally = g.wait_translated(30)
     report(fault="session expired by the server mid-utterance (error session_expired, close 1001)",
-           recovery_s=round(recovered_s, 2), fed=len(tally.fed), translated=tally.translated, duplicates=tally.duplicates)
+           recovery_s=round(recovered_s, 2), fed=len(tally.fed), translated=tally.translated,
+           duplicates=tally.duplicates)
     assert tally.lost == 0, tally
     assert recovered_s < 1.5  # no backoff: the server ended a healthy session
     assert "server ended the session (session_expired): starting a new one" in g.log()
@@ -172,7 +175,8 @@ def test_malformed_and_out_of_order_events_are_logged_and_survived_without_a_rec
     g.assert_status_follows_state()
 
 
-def test_oversized_frame_drops_the_connection_and_the_utterance_in_flight_is_translated_after(start_gadget, sim, report):
+def test_oversized_frame_drops_the_connection_and_the_utterance_in_flight_is_translated_after(
+        start_gadget, sim, report):
     g = start_gadget()
     g.healthy()
     live, started = g.live_sessions(), g.speech_started()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,7 @@ LENGTHS_S = (0.8, 1.1, 1.4, 1.7)
 
 def proc_figures(pid: int) -> tuple[int, int, int]:
     """(VmRSS in kB, open fds, threads) of a running process."""
-    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":" in line)
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(status["VmRSS"].split()[0]), len(os.listdir(f"/proc/{pid}/fd")), int(status["Threads"])
 
 

@@ -9,20 +9,9 @@ import subprocess
 
 import pytest
 
-from polybot_device.fleet.runtime_state import STALE_AFTER_S, render, runtime_dir
-from tests.fleet.conftest import KEY, one_utterance, run_cli, wait_until
-
-LIVE = {"state": "listening", "status": "Ready: listening", "detail": "", "link": "up", "mic_present": True,
-        "activity": "idle", "audio_age_s": 0.02, "session_age_s": 65.0, "busy": False, "utterances_translated": 3}
-
-
-def write_state(directory, **changes):
-    document = json.loads(render({**LIVE, **changes}))
-    for key in ("pid", "boottime_s", "boot_id"):
-        if key in changes:
-            document[key] = changes[key]
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "state.json").write_text(json.dumps(document, indent=0))
+from polybot_device.fleet.runtime_state import STALE_AFTER_S, runtime_dir
+from tests.rig.fleet import KEY, one_utterance, run_cli, write_state
+from tests.rig.timing import eventually, scaled
 
 
 def health(directory):
@@ -93,12 +82,12 @@ def test_runtime_dir_follows_polybot_runtime_dir_then_systemds_runtime_directory
 def test_the_running_daemon_is_healthy_then_not_running_after_it_stops(sim, rig, feeder, start_fleet_daemon):
     daemon = start_fleet_daemon()
     daemon.wait_ready()
-    code_line = wait_until(lambda: (lambda r: r.returncode == 0 and r)(daemon.health()), 15, "healthy")
+    code_line = eventually(daemon.health, 15, "healthy", until=lambda r: r.returncode == 0)
     assert code_line.stdout.startswith("healthy: Ready: listening")
     state = json.loads(daemon.state_file.read_text())
     assert state["pid"] == daemon.proc.pid and state["link"] == "up" and state["busy"] is False
     feeder.feed(one_utterance())
-    wait_until(lambda: json.loads(daemon.state_file.read_text())["busy"], 15, "busy while translating")
+    eventually(lambda: json.loads(daemon.state_file.read_text())["busy"], 15, "busy while translating")
     code, _ = daemon.terminate()
     assert code == 0  # the daemon's own codes are unchanged
     assert not daemon.state_file.exists()
@@ -110,9 +99,9 @@ def test_a_refused_key_is_degraded_and_a_killed_daemon_is_not_running(sim, rig, 
     sim.options.expected_key = KEY + "-other"
     daemon = start_fleet_daemon()
     daemon.wait_ready()
-    result = wait_until(lambda: (lambda r: r.returncode == 1 and r)(daemon.health()), 15, "degraded")
+    result = eventually(daemon.health, 15, "degraded", until=lambda r: r.returncode == 1)
     assert "API key refused" in result.stdout
     daemon.proc.send_signal(signal.SIGKILL)
-    daemon.proc.wait(5)
+    daemon.proc.wait(scaled(5))
     result = daemon.health()
     assert result.returncode == 2 and "is gone" in result.stdout

@@ -10,19 +10,20 @@ import logging
 
 from polybot_device.fleet import journal as fleet_journal
 from polybot_device.fleet.journal import NativeSender, parse_native
-from tests.fleet.conftest import JournalSocket, one_utterance, wait_until
+from tests.rig.fleet import JournalSocket, one_utterance
+from tests.rig.timing import eventually
 
 
 def test_state_utterance_and_fault_entries_carry_queryable_fields(sim, rig, feeder, start_fleet_daemon, journal):
     sim.options.refuse_next = 1
     daemon = start_fleet_daemon(journal=journal, languages=["es", "en"])
     daemon.wait_ready()
-    wait_until(lambda: any(e["POLYBOT_STATE"] == "listening" for e in journal.events("state")), 10, "listening")
+    eventually(lambda: any(e["POLYBOT_STATE"] == "listening" for e in journal.events("state")), 10, "listening")
     feeder.feed(one_utterance())
-    wait_until(lambda: journal.events("utterance"), 30, "an utterance entry")
+    eventually(lambda: journal.events("utterance"), 30, "an utterance entry")
     sim.options.drop_after_deltas = 2  # the next reply breaks off: a lost connection
     feeder.feed(one_utterance())
-    wait_until(lambda: any(e["POLYBOT_CAUSE"] == "connection_lost" for e in journal.events("fault")), 30,
+    eventually(lambda: any(e["POLYBOT_CAUSE"] == "connection_lost" for e in journal.events("fault")), 30,
                "the connection_lost fault")
     code, _ = daemon.terminate()
     assert code == 0
@@ -47,7 +48,7 @@ def test_native_protocol_keeps_multiline_values_whole(short_tmp):
     try:
         handler_send = NativeSender(str(sock.path))
         handler_send("two\nlines", POLYBOT_EVENT="fault", PRIORITY="4", CODE_LINE=12)
-        wait_until(lambda: sock.entries, 5, "the datagram")
+        eventually(lambda: sock.entries, 5, "the datagram")
         (entry,) = sock.entries
         assert entry == {"MESSAGE": "two\nlines", "POLYBOT_EVENT": "fault", "PRIORITY": "4", "CODE_LINE": "12"}
     finally:
@@ -60,6 +61,7 @@ def test_event_helpers_put_fields_on_the_record(caplog):
         fleet_journal.utterance("one-way", "de", 0.8421)
         fleet_journal.fault("network", "offline", "network error: No route to host")
     utterance, fault = caplog.records
-    assert (utterance.POLYBOT_EVENT, utterance.POLYBOT_LANGUAGE, utterance.POLYBOT_LATENCY_S) == ("utterance", "de", "0.842")
+    fields = (utterance.POLYBOT_EVENT, utterance.POLYBOT_LANGUAGE, utterance.POLYBOT_LATENCY_S)
+    assert fields == ("utterance", "de", "0.842")
     assert (fault.POLYBOT_EVENT, fault.POLYBOT_CAUSE, fault.POLYBOT_STATE) == ("fault", "network", "offline")
     assert fault.levelno == logging.WARNING

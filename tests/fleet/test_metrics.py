@@ -1,21 +1,17 @@
-"""Metrics for node_exporter's textfile collector: valid Prometheus text, replaced atomically (a
-reader never sees half a file), with the numbers a fleet dashboard needs."""
+"""Metrics for node_exporter's textfile collector: valid Prometheus text with the numbers a fleet
+dashboard needs (the file is replaced atomically: test_atomic.py)."""
 
 from __future__ import annotations
 
 import math
-import os
-import threading
-import time
 
-import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
-from polybot_device.fleet.atomic import write_atomically
-from polybot_device.fleet.levels import FLOOR_DBFS, LevelMeter, mean_square, to_dbfs
+from polybot_device.fleet.levels import FLOOR_DBFS
 from polybot_device.fleet.metrics import Snapshot, render
 from polybot_device.state import State
-from tests.fleet.conftest import one_utterance, wait_until
+from tests.rig.fleet import one_utterance
+from tests.rig.timing import eventually
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -48,84 +44,13 @@ def test_rendered_metrics_parse_and_follow_prometheus_conventions():
     assert math.isnan(got[("polybot_audio_level_dbfs", (("stream", "speaker"),))])
 
 
-def test_levels_tell_a_dead_mic_from_a_quiet_room_from_speech():
-    def chunk(amplitude):
-        t = np.arange(480) / 24000
-        return (amplitude * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16).tobytes()
-
-    assert to_dbfs(mean_square(bytes(960))) == FLOOR_DBFS
-    assert -61 < to_dbfs(mean_square(chunk(0.0014))) < -59  # sine RMS is 3 dB under its peak
-    assert -16 < to_dbfs(mean_square(chunk(0.25))) < -14
-    meter = LevelMeter()
-    meter.offer(chunk(0.25), 1)
-    meter.offer(chunk(0.001), 1)  # same counter: nothing new arrived, ignored
-    assert -16 < meter.take_dbfs() < -14
-    assert math.isnan(meter.take_dbfs())  # nothing since
-
-
-def _exposition(i: int, lines: int) -> str:
-    body = "".join(f'polybot_test_series{{n="{k}"}} {i}\n' for k in range(lines))
-    return f"# TYPE polybot_test_series gauge\n{body}# generation {i} end\n"
-
-
-def _hammer(path, writer) -> tuple[int, int, set[str]]:
-    """A writer thread replaces the file with big and small versions; the reader reads in a tight
-    loop. Returns (reads, torn reads, problems)."""
-    versions = [_exposition(i, 4000 if i % 2 else 3) for i in range(6)]
-    writer(path, versions[0])
-    stop = threading.Event()
-
-    def write_loop():
-        i = 0
-        while not stop.is_set():
-            writer(path, versions[i % len(versions)])
-            i += 1
-
-    thread = threading.Thread(target=write_loop, daemon=True)
-    thread.start()
-    reads = torn = 0
-    problems: set[str] = set()
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        text = path.read_text()
-        reads += 1
-        if text not in versions:
-            torn += 1
-            continue
-        try:
-            list(text_string_to_metric_families(text))
-        except ValueError as exc:
-            problems.add(str(exc))
-    stop.set()
-    thread.join(5)
-    return reads, torn, problems
-
-
-def test_metrics_file_is_never_seen_half_written_by_a_concurrent_reader(tmp_path):
-    reads, torn, problems = _hammer(tmp_path / "polybot.prom", write_atomically)
-    assert reads > 200
-    assert torn == 0 and not problems
-    assert [p.name for p in tmp_path.iterdir()] == ["polybot.prom"]  # no temp files left behind
-    assert (os.stat(tmp_path / "polybot.prom").st_mode & 0o777) == 0o644  # node_exporter may read it
-
-
-def test_the_concurrent_reader_does_catch_a_plain_rewrite(tmp_path):
-    """The check above can fail: the same reader sees torn files when the file is rewritten in place."""
-    def plain(path, text):
-        with open(path, "w") as f:
-            f.write(text)
-
-    _, torn, _ = _hammer(tmp_path / "polybot.prom", plain)
-    assert torn > 0
-
-
 def test_daemon_writes_the_metrics_a_fleet_dashboard_needs(sim, rig, feeder, start_fleet_daemon, tmp_path):
     prom = tmp_path / "node-exporter" / "polybot.prom"
     prom.parent.mkdir()
     sim.options.refuse_next = 2  # two HTTP 503s before the first session
     daemon = start_fleet_daemon(metrics={"textfile": str(prom), "interval_s": 1.0})
     daemon.wait_ready()
-    wait_until(lambda: prom.exists(), 10, "the metrics file")
+    eventually(lambda: prom.exists(), 10, "the metrics file")
     feeder.feed(one_utterance())
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
 
@@ -133,7 +58,7 @@ def test_daemon_writes_the_metrics_a_fleet_dashboard_needs(sim, rig, feeder, sta
         got = samples(prom.read_text())
         return got if got[("polybot_utterances_translated_total", ())] >= 1 else None
 
-    got = wait_until(translated, 10, "the utterance in the metrics")
+    got = eventually(translated, 10, "the utterance in the metrics")
     assert got[("polybot_response_latency_seconds_count", ())] >= 1
     assert 0 < got[("polybot_response_latency_seconds_sum", ())] < 10
     assert got[("polybot_reconnects_total", (("cause", "server_error"),))] == 2

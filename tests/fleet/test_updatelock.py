@@ -7,7 +7,8 @@ import json
 import os
 
 from polybot_device.fleet.updatelock import UpdateLock
-from tests.fleet.conftest import one_utterance, wait_until
+from tests.rig.fleet import one_utterance
+from tests.rig.timing import eventually
 
 
 def test_lock_is_created_exclusively_and_only_our_own_is_removed(tmp_path):
@@ -43,19 +44,34 @@ def test_a_missing_lock_directory_is_reported_not_fatal(tmp_path, caplog):
     assert sum("cannot take the update lock" in r.getMessage() for r in caplog.records) == 1
 
 
+def text_of(path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def busy_in_state_file(daemon) -> bool:
+    return json.loads(daemon.state_file.read_text())["busy"]
+
+
 def test_daemon_holds_the_update_lock_only_while_translating(sim, rig, feeder, start_fleet_daemon, tmp_path):
     lock = tmp_path / "balena" / "updates.lock"
     lock.parent.mkdir()
     daemon = start_fleet_daemon(fleet={"update_lock_file": str(lock), "busy_hold_s": 0.5})
     daemon.wait_ready()
-    wait_until(lambda: daemon.state_file.exists(), 10, "the state file")
+    eventually(lambda: daemon.state_file.exists(), 10, "the state file")
     assert not lock.exists()
     feeder.feed(one_utterance())
-    wait_until(lambda: lock.exists(), 15, "the lock while translating")
-    assert json.loads(daemon.state_file.read_text())["busy"] is True
-    assert lock.read_text() == f"polybot-device {daemon.proc.pid}\n"
+    # Created exclusively, then written: wait for the words, not only the file.
+    holder = eventually(lambda: text_of(lock), 15, "the lock, with its holder, while translating")
+    assert holder == f"polybot-device {daemon.proc.pid}\n"
+    # The lock is taken first and the state file rewritten right after: wait for that rewrite
+    # (the lock is held for the whole translation and busy_hold_s beyond, far longer).
+    eventually(lambda: busy_in_state_file(daemon) or not lock.exists(), 5, "busy in the state file")
+    assert lock.exists(), "the lock was released before the state file said busy"
     sim.wait_for(lambda: sim.sim.responses_completed >= 1, timeout=30)
-    wait_until(lambda: not lock.exists(), 15, "the lock released after the translation")
-    wait_until(lambda: json.loads(daemon.state_file.read_text())["busy"] is False, 5, "idle in the state file")
+    eventually(lambda: not lock.exists(), 15, "the lock released after the translation")
+    eventually(lambda: busy_in_state_file(daemon) is False, 5, "idle in the state file")
     code, _ = daemon.terminate()
     assert code == 0 and not lock.exists()

@@ -7,9 +7,17 @@ import pytest
 
 from polybot_device.config import parse_config
 from polybot_device.realtime import events as ev
+from polybot_device.realtime.actions import (
+    Play,
+    ResponseFinished,
+    Send,
+    SessionLive,
+    SessionOver,
+    SpeechStarted,
+    Transcript,
+)
 from polybot_device.realtime.instructions import conversation_instructions, one_way_instructions
-from polybot_device.realtime.protocol import (ConversationProtocol, Play, ResponseFinished, Send,
-                                              SessionLive, SessionOver, SpeechStarted, Transcript)
+from polybot_device.realtime.protocol import ConversationProtocol
 from tests.validation import validate
 
 
@@ -154,7 +162,7 @@ def test_instructions_name_languages_and_forbid_answering():
 
 
 def test_utterance_end_comes_from_speech_stopped_since_committed_has_no_position():
-    from polybot_device.realtime.protocol import UtteranceEnded
+    from polybot_device.realtime.actions import UtteranceEnded
 
     protocol, _ = make_protocol()
     protocol.handle({"type": "input_audio_buffer.speech_started", "audio_start_ms": 700, "item_id": "item_u"})
@@ -180,3 +188,14 @@ def test_response_done_settles_only_a_response_that_was_open():
     abandoned = protocol.abandon_response()
     assert ResponseFinished("stalled") in abandoned and not protocol.response_open
     assert protocol.handle({"type": "response.done", "response": {"id": "resp_new", "status": "completed"}}) == []
+
+
+def test_a_change_made_while_the_first_configuration_is_being_confirmed_is_sent_not_lost():
+    protocol, config = make_protocol()
+    later = ev.session_update(config, conversation_instructions("es", "de"), "evt_2")
+    assert protocol.reconfigure(later) == []  # the socket is not open yet: the opening will carry it
+    assert protocol.opening() == [Send(later)]
+    newer = ev.session_update(config, conversation_instructions("es", "fr"), "evt_3")
+    assert protocol.reconfigure(newer) == [Send(newer)]  # opened, not yet confirmed: sent at once
+    assert protocol.handle({"type": "session.updated", "session": {}}) == [SessionLive()]
+    assert protocol.handle({"type": "session.updated", "session": {}}) == []  # the second confirmation

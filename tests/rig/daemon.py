@@ -1,5 +1,8 @@
 """The daemon as systemd would run it: a subprocess with a config file, a NOTIFY_SOCKET the test
-binds, stderr captured. And the simulator on its own loop thread, so sync tests can drive it."""
+binds, stderr captured. And the simulator on its own loop thread, so sync tests can drive it.
+
+Every ``timeout`` here is seconds on an idle machine, stretched by the suite's time factor
+(tests/rig/timing.py): callers pass the number they mean and never scale it themselves."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any
 import yaml
 
 from polybot_device.simulator import RealtimeSimulator, SimulatorOptions
+from tests.rig.timing import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,10 +37,11 @@ class SimulatorThread:
         self.call(self.sim.start())
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(scaled(timeout))
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float) -> None:
-        self.call(self.sim.wait_for(predicate, timeout), timeout + 5)
+        """Until ``predicate()`` holds, re-checked on each change the simulator signals; TimeoutError."""
+        self.call(self.sim.wait_for(predicate, scaled(timeout)), timeout + 5)
 
     @property
     def url(self) -> str:
@@ -53,7 +58,7 @@ class SimulatorThread:
             self.call(self.sim.stop(), 10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
+            self._thread.join(scaled(5))
 
 
 class DatagramSink:
@@ -78,7 +83,7 @@ class DatagramSink:
         while not self._stop:
             try:
                 data = self.sock.recv(self._recv_bytes)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -109,13 +114,12 @@ class NotifySocket(DatagramSink):
         return [line for _, m in self.snapshot() for line in m.splitlines()]
 
     def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        """Until ``predicate(lines)`` holds, re-checked on each message that arrives; TimeoutError."""
         with self._cond:
-            while not predicate([line for _, m in self.items for line in m.splitlines()]):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"notify: condition not met; got {self.items[-10:]}")
-                self._cond.wait(left)
+            lines = lambda: [line for _, m in self.items for line in m.splitlines()]  # noqa: E731
+            if not self._cond.wait_for(lambda: predicate(lines()), scaled(timeout)):
+                raise TimeoutError(f"notify: condition not met within {scaled(timeout):.1f} s; "
+                                   f"got {self.items[-10:]}")
 
 
 class DaemonProcess:
@@ -133,7 +137,7 @@ class DaemonProcess:
             full_env["OPENAI_API_KEY"] = key
         if watchdog_usec is not None:
             full_env["WATCHDOG_USEC"] = str(watchdog_usec)
-        self._stderr = open(self.stderr_path, "w")
+        self._stderr = open(self.stderr_path, "w")  # noqa: SIM115 - the daemon writes it until close()
         self.proc = subprocess.Popen([sys.executable, "-m", "polybot_device", "run", "--config", str(self.config_path)],
                                      env=full_env, stdout=self._stderr, stderr=subprocess.STDOUT, cwd=REPO)
 
@@ -147,12 +151,12 @@ class DaemonProcess:
         """SIGTERM; returns (exit status, seconds it took to exit)."""
         start = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
+        code = self.proc.wait(scaled(timeout))
         return code, time.monotonic() - start
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(5)
+            self.proc.wait(scaled(5))
         self._stderr.close()
         self.notify.close()

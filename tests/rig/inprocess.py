@@ -11,6 +11,7 @@ from polybot_device.apikey import KeySource
 from polybot_device.app import Translator
 from polybot_device.config import parse_config
 from polybot_device.state import StatusModel
+from tests.rig.timing import scaled
 
 
 class InProcessDaemon:
@@ -23,7 +24,7 @@ class InProcessDaemon:
         self._task: asyncio.Task[Any] | None = None
         self._thread = threading.Thread(target=self._run, name="daemon-loop", daemon=True)
         self._thread.start()
-        if not self._started.wait(20):
+        if not self._started.wait(scaled(20)):
             raise TimeoutError("translator did not start")
 
     def _run(self) -> None:
@@ -38,9 +39,9 @@ class InProcessDaemon:
         """Run fn(*args) on the daemon's loop and return its result."""
         async def wrapper():
             return fn(*args)
-        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
+        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(scaled(10))
 
     def stop(self) -> None:
         if self._task is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._task.cancel)
-        self._thread.join(10)
+        self._thread.join(scaled(10))

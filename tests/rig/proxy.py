@@ -29,12 +29,14 @@ import threading
 from collections import deque
 from typing import Any
 
+from tests.rig.timing import scaled
+
 RCVBUF_BYTES = 16384
 MODES = ("pass", "delay", "refuse", "blackhole")
 
 
 class _Side(asyncio.Protocol):
-    def __init__(self, link: "_Link", name: str) -> None:
+    def __init__(self, link: _Link, name: str) -> None:
         self.link, self.name = link, name
         self.transport: asyncio.Transport | None = None
 
@@ -57,7 +59,7 @@ class _Side(asyncio.Protocol):
 class _Link:
     """One client connection and its upstream connection."""
 
-    def __init__(self, proxy: "FaultProxy") -> None:
+    def __init__(self, proxy: FaultProxy) -> None:
         self.proxy = proxy
         self.client: _Side | None = None
         self.upstream: _Side | None = None
@@ -185,8 +187,8 @@ class FaultProxy:
     def wait_connections(self, more_than: int, timeout: float) -> None:
         """Wait until more than ``more_than`` client connections have been accepted."""
         with self._accepted:
-            if not self._accepted.wait_for(lambda: self.connections > more_than, timeout):
-                raise TimeoutError(f"proxy: still {self.connections} connections after {timeout} s")
+            if not self._accepted.wait_for(lambda: self.connections > more_than, scaled(timeout)):
+                raise TimeoutError(f"proxy: still {self.connections} connections after {scaled(timeout):.1f} s")
 
     @property
     def open_connections(self) -> int:
@@ -199,12 +201,12 @@ class FaultProxy:
             self._call(self._close(), timeout=5)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(5)
+            self._thread.join(scaled(5))
 
     # -- on the proxy's loop ------------------------------------------------------------------
 
     def _call(self, coro: Any, timeout: float = 10) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(scaled(timeout))
 
     async def _listen(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

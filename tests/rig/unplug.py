@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.rig.timing import ENV, scaled, time_factor
+
+REPO = Path(__file__).resolve().parents[2]
 SHIM_SOURCE = Path(__file__).with_name("unplug_shim.c")
 
 
@@ -58,7 +61,10 @@ def run_python_with_shim(code: str, shim: Path, unplug_flag: Path, *, args: list
                          extra_env: dict[str, str] | None = None,
                          stream: str = "capture", xrun_flag: Path | None = None,
                          timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
-    """Run ``python -c code *args`` (this interpreter) under the shim; raises on timeout."""
+    """Run ``python -c code *args`` (this interpreter) under the shim; raises on timeout. The child
+    runs in the repository with this run's time factor, so its own waits can use ``scaled()``."""
     env = shim_env(shim, unplug_flag, stream=stream, xrun_flag=xrun_flag)
+    env[ENV] = repr(time_factor())
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-c", code, *(args or [])], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-c", code, *(args or [])], env=env, capture_output=True, text=True,
+                          timeout=scaled(timeout), cwd=REPO)

@@ -11,15 +11,17 @@ from typing import Any
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.rig.timing import scaled
+
 RATE_HZ = 24_000
 TEST_TIMEOUT_S = 20
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
-    """Run an async test body on a fresh loop, with an overall timeout."""
+    """Run an async test body on a fresh loop, with an overall timeout (stretched by the time factor)."""
 
     async def bounded() -> None:
-        async with asyncio.timeout(TEST_TIMEOUT_S):
+        async with asyncio.timeout(scaled(TEST_TIMEOUT_S)):
             await test()
 
     asyncio.run(bounded())
@@ -92,18 +94,28 @@ class Client:
             await self.send({"type": kind, "audio": b64(pcm[i : i + size])})
 
     async def recv(self, timeout: float = 5) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
+        """The next event; TimeoutError if none comes within ``timeout`` (stretched by the time factor)."""
+        async with asyncio.timeout(scaled(timeout)):
             event = json.loads(await self.ws.recv())
         self.events.append(event)
         return event
 
     async def until(self, type_: str, timeout: float = 5) -> dict[str, Any]:
         """Read events until one of ``type_`` arrives; return it."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(scaled(timeout)):
             while True:
                 event = await self.recv(timeout)
                 if event["type"] == type_:
                     return event
+
+    async def nothing_for(self, seconds: float) -> None:
+        """Assert that no event arrives for ``seconds`` (exactly: a window the test is about, not a wait)."""
+        try:
+            async with asyncio.timeout(seconds):
+                event = json.loads(await self.ws.recv())
+        except TimeoutError:
+            return
+        raise AssertionError(f"expected nothing for {seconds} s, got {event}")
 
     def types(self) -> list[str]:
         return [event["type"] for event in self.events]

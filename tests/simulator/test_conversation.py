@@ -8,6 +8,7 @@ import copy
 from openai import AsyncOpenAI
 
 from polybot_device.simulator import RealtimeSimulator, SimulatorOptions
+from tests.rig.timing import scaled
 
 from .helpers import SESSION_UPDATE, Client, b64, rms_dbfs, run, silence, tone, utterance
 from .validation import validate_client_event, validate_server_event
@@ -52,7 +53,7 @@ def test_every_event_of_a_full_utterance_is_valid_ga_protocol() -> None:
                 await client.append(utterance())
                 done = await client.until("response.done")
                 await client.until("rate_limits.updated")
-            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=5)
+            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=scaled(5))
 
         record = sim.sessions[0]
         assert record.events_sent == client.events
@@ -116,13 +117,12 @@ def test_openai_sdk_client_gets_a_translated_turn() -> None:
 
 def test_second_utterance_gets_more_beeps_and_its_own_number() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(fast()) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.send(SESSION_UPDATE)
-                await client.append(utterance())
-                await client.until("response.done")
-                await client.append(tone(2000) + silence(800))
-                await client.until("response.done")
+        async with RealtimeSimulator(fast()) as sim, Client.connect(f"{sim.url}?model={MODEL}") as client:
+            await client.send(SESSION_UPDATE)
+            await client.append(utterance())
+            await client.until("response.done")
+            await client.append(tone(2000) + silence(800))
+            await client.until("response.done")
         transcripts = [e["transcript"] for e in client.events
                        if e["type"] == "response.output_audio_transcript.done"]
         assert transcripts == ["[en] translation 1", "[en] translation 2"]
@@ -133,19 +133,18 @@ def test_second_utterance_gets_more_beeps_and_its_own_number() -> None:
 
 def test_language_is_the_last_code_in_the_instructions_or_und() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(fast()) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                update = copy.deepcopy(SESSION_UPDATE)
-                update["session"]["instructions"] = "Speak French (fr), Japanese (ja) or German (de)."
-                await client.send(update)
-                await client.append(utterance())
-                done = await client.until("response.output_audio_transcript.done")
-                assert done["transcript"] == "[de] translation 1"
-                await client.send({"type": "session.update",
-                                   "session": {"type": "realtime", "instructions": "no codes"}})
-                await client.append(utterance())
-                done = await client.until("response.output_audio_transcript.done")
-                assert done["transcript"] == "[und] translation 2"
+        async with RealtimeSimulator(fast()) as sim, Client.connect(f"{sim.url}?model={MODEL}") as client:
+            update = copy.deepcopy(SESSION_UPDATE)
+            update["session"]["instructions"] = "Speak French (fr), Japanese (ja) or German (de)."
+            await client.send(update)
+            await client.append(utterance())
+            done = await client.until("response.output_audio_transcript.done")
+            assert done["transcript"] == "[de] translation 1"
+            await client.send({"type": "session.update",
+                               "session": {"type": "realtime", "instructions": "no codes"}})
+            await client.append(utterance())
+            done = await client.until("response.output_audio_transcript.done")
+            assert done["transcript"] == "[und] translation 2"
 
     run(body)
 
@@ -153,35 +152,34 @@ def test_language_is_the_last_code_in_the_instructions_or_und() -> None:
 def test_barge_in_cancels_the_response_and_truncate_is_answered() -> None:
     async def body() -> None:
         options = SimulatorOptions(pace=0.05)  # 2 s between deltas: the barge-in lands mid-response
-        async with RealtimeSimulator(options) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.send(SESSION_UPDATE)
-                await client.append(utterance())
-                delta = await client.until("response.output_audio.delta")
-                await client.append(tone(200))
-                started = await client.until("input_audio_buffer.speech_started")
-                done = await client.until("response.done")
-                assert done["response"]["status"] == "cancelled"
-                assert done["response"]["status_details"] == {"type": "cancelled",
-                                                              "reason": "turn_detected"}
-                types = client.types()
-                tail = types[len(types) - types[::-1].index("input_audio_buffer.speech_started") - 1:]
-                assert [t for t in tail if not t.endswith("delta")] == [
-                    "input_audio_buffer.speech_started"] + RESPONSE_TAIL
-                item = next(e for e in client.events if e["type"] == "response.output_item.done")
-                assert item["item"]["status"] == "incomplete"
+        async with RealtimeSimulator(options) as sim, Client.connect(f"{sim.url}?model={MODEL}") as client:
+            await client.send(SESSION_UPDATE)
+            await client.append(utterance())
+            delta = await client.until("response.output_audio.delta")
+            await client.append(tone(200))
+            started = await client.until("input_audio_buffer.speech_started")
+            done = await client.until("response.done")
+            assert done["response"]["status"] == "cancelled"
+            assert done["response"]["status_details"] == {"type": "cancelled",
+                                                          "reason": "turn_detected"}
+            types = client.types()
+            tail = types[len(types) - types[::-1].index("input_audio_buffer.speech_started") - 1:]
+            assert [t for t in tail if not t.endswith("delta")] == [
+                "input_audio_buffer.speech_started"] + RESPONSE_TAIL
+            item = next(e for e in client.events if e["type"] == "response.output_item.done")
+            assert item["item"]["status"] == "incomplete"
 
-                await client.send({"type": "conversation.item.truncate", "event_id": "ev_t1",
-                                   "item_id": delta["item_id"], "content_index": 0,
-                                   "audio_end_ms": 40})
-                truncated = await client.until("conversation.item.truncated")
-                assert (truncated["item_id"], truncated["content_index"],
-                        truncated["audio_end_ms"]) == (delta["item_id"], 0, 40)
-                await client.send({"type": "conversation.item.truncate", "event_id": "ev_t2",
-                                   "item_id": delta["item_id"], "content_index": 0,
-                                   "audio_end_ms": 5000})
-                error = await client.until("error")
-                assert error["error"]["event_id"] == "ev_t2"
+            await client.send({"type": "conversation.item.truncate", "event_id": "ev_t1",
+                               "item_id": delta["item_id"], "content_index": 0,
+                               "audio_end_ms": 40})
+            truncated = await client.until("conversation.item.truncated")
+            assert (truncated["item_id"], truncated["content_index"],
+                    truncated["audio_end_ms"]) == (delta["item_id"], 0, 40)
+            await client.send({"type": "conversation.item.truncate", "event_id": "ev_t2",
+                               "item_id": delta["item_id"], "content_index": 0,
+                               "audio_end_ms": 5000})
+            error = await client.until("error")
+            assert error["error"]["event_id"] == "ev_t2"
         assert started["item_id"] != delta["item_id"]
         assert sim.responses_completed == 0
         for event in sim.sessions[0].events_sent:
@@ -192,58 +190,61 @@ def test_barge_in_cancels_the_response_and_truncate_is_answered() -> None:
 
 def test_no_barge_in_when_interrupt_response_is_false() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(SimulatorOptions(pace=2)) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                update = copy.deepcopy(SESSION_UPDATE)
-                update["session"]["audio"]["input"]["turn_detection"]["interrupt_response"] = False
-                await client.send(update)
-                await client.append(utterance())
-                await client.until("response.output_audio.delta")
-                await client.append(tone(200))
-                await client.until("input_audio_buffer.speech_started")
-                done = await client.until("response.done")
-                assert done["response"]["status"] == "completed"
+        async with (
+            RealtimeSimulator(SimulatorOptions(pace=2)) as sim,
+            Client.connect(f"{sim.url}?model={MODEL}") as client,
+        ):
+            update = copy.deepcopy(SESSION_UPDATE)
+            update["session"]["audio"]["input"]["turn_detection"]["interrupt_response"] = False
+            await client.send(update)
+            await client.append(utterance())
+            await client.until("response.output_audio.delta")
+            await client.append(tone(200))
+            await client.until("input_audio_buffer.speech_started")
+            done = await client.until("response.done")
+            assert done["response"]["status"] == "completed"
 
     run(body)
 
 
 def test_response_cancel_and_clear_are_answered() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(SimulatorOptions(pace=0.05)) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.send(SESSION_UPDATE)
-                await client.append(utterance())
-                await client.until("response.output_audio.delta")
-                await client.send({"type": "response.cancel"})
-                done = await client.until("response.done")
-                assert done["response"]["status_details"]["reason"] == "client_cancelled"
-                await client.send({"type": "response.cancel", "event_id": "ev_c"})
-                error = await client.until("error")
-                assert error["error"]["code"] == "response_cancel_not_active"
-                await client.send({"type": "input_audio_buffer.clear"})
-                await client.until("input_audio_buffer.cleared")
+        async with (
+            RealtimeSimulator(SimulatorOptions(pace=0.05)) as sim,
+            Client.connect(f"{sim.url}?model={MODEL}") as client,
+        ):
+            await client.send(SESSION_UPDATE)
+            await client.append(utterance())
+            await client.until("response.output_audio.delta")
+            await client.send({"type": "response.cancel"})
+            done = await client.until("response.done")
+            assert done["response"]["status_details"]["reason"] == "client_cancelled"
+            await client.send({"type": "response.cancel", "event_id": "ev_c"})
+            error = await client.until("error")
+            assert error["error"]["code"] == "response_cancel_not_active"
+            await client.send({"type": "input_audio_buffer.clear"})
+            await client.until("input_audio_buffer.cleared")
 
     run(body)
 
 
 def test_push_to_talk_commit_and_response_create_without_vad() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(fast()) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                update = copy.deepcopy(SESSION_UPDATE)
-                update["session"]["audio"]["input"]["turn_detection"] = None
-                await client.send(update)
-                updated = await client.until("session.updated")
-                assert updated["session"]["audio"]["input"]["turn_detection"] is None
-                await client.send({"type": "input_audio_buffer.commit", "event_id": "ev_1"})
-                error = await client.until("error")
-                assert error["error"]["code"] == "input_audio_buffer_commit_empty"
-                await client.append(tone(1500))
-                await client.send({"type": "input_audio_buffer.commit"})
-                await client.until("input_audio_buffer.committed")
-                await client.send({"type": "response.create"})
-                done = await client.until("response.done")
-                assert done["response"]["status"] == "completed"
+        async with RealtimeSimulator(fast()) as sim, Client.connect(f"{sim.url}?model={MODEL}") as client:
+            update = copy.deepcopy(SESSION_UPDATE)
+            update["session"]["audio"]["input"]["turn_detection"] = None
+            await client.send(update)
+            updated = await client.until("session.updated")
+            assert updated["session"]["audio"]["input"]["turn_detection"] is None
+            await client.send({"type": "input_audio_buffer.commit", "event_id": "ev_1"})
+            error = await client.until("error")
+            assert error["error"]["code"] == "input_audio_buffer_commit_empty"
+            await client.append(tone(1500))
+            await client.send({"type": "input_audio_buffer.commit"})
+            await client.until("input_audio_buffer.committed")
+            await client.send({"type": "response.create"})
+            done = await client.until("response.done")
+            assert done["response"]["status"] == "completed"
         assert not any(t.startswith("input_audio_buffer.speech") for t in client.types())
         for event in sim.sessions[0].events_sent:
             validate_server_event(event)
@@ -253,35 +254,34 @@ def test_push_to_talk_commit_and_response_create_without_vad() -> None:
 
 def test_bad_client_events_get_error_events_and_the_session_stays_open() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(fast()) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.until("session.created")
-                await client.ws.send("{not json")
-                assert (await client.until("error"))["error"]["code"] == "invalid_json"
-                await client.send({"type": "response.audio.delta", "event_id": "ev_x"})
-                error = (await client.until("error"))["error"]
-                assert (error["type"], error["code"], error["event_id"]) == (
-                    "invalid_request_error", "invalid_value", "ev_x")
-                beta = {"type": "session.update", "event_id": "ev_b",
-                        "session": {"modalities": ["audio", "text"]}}
-                await client.send(beta)
-                error = (await client.until("error"))["error"]
-                assert error["param"] == "session.type" and error["event_id"] == "ev_b"
-                typo = copy.deepcopy(SESSION_UPDATE)
-                typo["session"]["audio"]["input"]["turn_detection"]["silence_ms"] = 300
-                await client.send(typo)
-                error = (await client.until("error"))["error"]
-                assert error["code"] == "unknown_parameter"
-                assert error["param"] == "session.audio.input.turn_detection.silence_ms"
-                await client.send({"type": "session.update",
-                                   "session": {"type": "realtime", "audio": {"input": None}}})
-                assert (await client.until("error"))["error"]["param"] == "session.audio.input"
-                await client.send({"type": "input_audio_buffer.append", "audio": "***"})
-                assert (await client.until("error"))["error"]["param"] == "audio"
-                # still alive and still answering
-                await client.send(SESSION_UPDATE)
-                await client.append(utterance())
-                assert (await client.until("response.done"))["response"]["status"] == "completed"
+        async with RealtimeSimulator(fast()) as sim, Client.connect(f"{sim.url}?model={MODEL}") as client:
+            await client.until("session.created")
+            await client.ws.send("{not json")
+            assert (await client.until("error"))["error"]["code"] == "invalid_json"
+            await client.send({"type": "response.audio.delta", "event_id": "ev_x"})
+            error = (await client.until("error"))["error"]
+            assert (error["type"], error["code"], error["event_id"]) == (
+                "invalid_request_error", "invalid_value", "ev_x")
+            beta = {"type": "session.update", "event_id": "ev_b",
+                    "session": {"modalities": ["audio", "text"]}}
+            await client.send(beta)
+            error = (await client.until("error"))["error"]
+            assert error["param"] == "session.type" and error["event_id"] == "ev_b"
+            typo = copy.deepcopy(SESSION_UPDATE)
+            typo["session"]["audio"]["input"]["turn_detection"]["silence_ms"] = 300
+            await client.send(typo)
+            error = (await client.until("error"))["error"]
+            assert error["code"] == "unknown_parameter"
+            assert error["param"] == "session.audio.input.turn_detection.silence_ms"
+            await client.send({"type": "session.update",
+                               "session": {"type": "realtime", "audio": {"input": None}}})
+            assert (await client.until("error"))["error"]["param"] == "session.audio.input"
+            await client.send({"type": "input_audio_buffer.append", "audio": "***"})
+            assert (await client.until("error"))["error"]["param"] == "audio"
+            # still alive and still answering
+            await client.send(SESSION_UPDATE)
+            await client.append(utterance())
+            assert (await client.until("response.done"))["response"]["status"] == "completed"
         for event in sim.sessions[0].events_sent:
             validate_server_event(event)
         assert sim.client_events[0]["type"] == "response.audio.delta"  # bad JSON is not recorded
@@ -291,11 +291,13 @@ def test_bad_client_events_get_error_events_and_the_session_stays_open() -> None
 
 def test_record_audio_off_keeps_the_records_small_for_soaks() -> None:
     async def body() -> None:
-        async with RealtimeSimulator(SimulatorOptions(pace=50, record_audio=False)) as sim:
-            async with Client.connect(f"{sim.url}?model={MODEL}") as client:
-                await client.send(SESSION_UPDATE)
-                await client.append(utterance())
-                await client.until("response.done")
+        async with (
+            RealtimeSimulator(SimulatorOptions(pace=50, record_audio=False)) as sim,
+            Client.connect(f"{sim.url}?model={MODEL}") as client,
+        ):
+            await client.send(SESSION_UPDATE)
+            await client.append(utterance())
+            await client.until("response.done")
         record = sim.sessions[0]
         assert record.input_audio == b"" and record.utterances == 1
         assert {e["audio"] for e in sim.client_events if "audio" in e} == {""}

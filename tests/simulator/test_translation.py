@@ -7,6 +7,7 @@ import base64
 from openai import AsyncOpenAI
 
 from polybot_device.simulator import RealtimeSimulator
+from tests.rig.timing import scaled
 
 from .helpers import Client, b64, rms_dbfs, run, silence, tone, utterance
 from .validation import validate_translation_client_event, validate_translation_server_event
@@ -36,7 +37,7 @@ def test_translation_session_events_are_valid_and_follow_speech() -> None:
                                     kind="session.input_audio_buffer.append")
                 await client.send({"type": "session.close"})
                 await client.until("session.closed")
-            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=5)
+            await sim.wait_for(lambda: sim.sessions[0].closed, timeout=scaled(5))
 
         record = sim.sessions[0]
         assert record.kind == "translation" and record.close_code == 1000
@@ -89,19 +90,18 @@ def test_openai_sdk_translation_client_gets_audio_for_each_stretch_of_speech() -
 
 def test_translation_refuses_conversation_events_and_unknown_settings() -> None:
     async def body() -> None:
-        async with RealtimeSimulator() as sim:
-            async with Client.connect(f"{sim.url}/translations?model={MODEL}") as client:
-                await client.until("session.created")
-                await client.send({"type": "input_audio_buffer.append", "event_id": "ev_1",
-                                   "audio": b64(silence(200))})
-                error = (await client.until("error"))["error"]
-                assert error["event_id"] == "ev_1" and error["code"] == "invalid_value"
-                await client.send({"type": "session.update",
-                                   "session": {"audio": {"output": {"voice": "marin"}}}})
-                error = (await client.until("error"))["error"]
-                assert error["param"] == "session.audio.output.voice"
-                await client.send(UPDATE)
-                await client.until("session.updated")
+        async with RealtimeSimulator() as sim, Client.connect(f"{sim.url}/translations?model={MODEL}") as client:
+            await client.until("session.created")
+            await client.send({"type": "input_audio_buffer.append", "event_id": "ev_1",
+                               "audio": b64(silence(200))})
+            error = (await client.until("error"))["error"]
+            assert error["event_id"] == "ev_1" and error["code"] == "invalid_value"
+            await client.send({"type": "session.update",
+                               "session": {"audio": {"output": {"voice": "marin"}}}})
+            error = (await client.until("error"))["error"]
+            assert error["param"] == "session.audio.output.voice"
+            await client.send(UPDATE)
+            await client.until("session.updated")
         for event in sim.sessions[0].events_sent:
             validate_translation_server_event(event)
 

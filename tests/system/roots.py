@@ -57,13 +57,12 @@ def enable_foreign_arch(arch: str) -> None:
     if not (binfmt / "register").exists():
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt)], check=False)
     entry = binfmt / f"qemu-{qemu}"
-    if not entry.exists() or not entry.read_text().startswith("enabled"):
-        if shutil.which("update-binfmts"):
-            subprocess.run(["update-binfmts", "--enable", f"qemu-{qemu}"], check=False,
-                           capture_output=True)
+    enabled = entry.exists() and entry.read_text().startswith("enabled")
+    if not enabled and shutil.which("update-binfmts"):
+        subprocess.run(["update-binfmts", "--enable", f"qemu-{qemu}"], check=False, capture_output=True)
     if not entry.exists() or not entry.read_text().startswith("enabled"):
         pytest.skip(f"no binfmt_misc handler for {arch} (apt-get install qemu-user-static binfmt-support)")
-    if "F" not in next((l for l in entry.read_text().splitlines() if l.startswith("flags:")), ""):
+    if "F" not in next((line for line in entry.read_text().splitlines() if line.startswith("flags:")), ""):
         pytest.skip(f"qemu-{qemu} binfmt entry lacks the F flag, so it cannot run inside a chroot")
 
 

@@ -55,7 +55,8 @@ class Card:
         # What pi-gen's stage2 (02-net-tweaks) writes when the image is built without WPA_COUNTRY.
         self.nm_state.write_text("[main]\nWirelessEnabled=false\n")
         self.cmdline = self.boot / "cmdline.txt"
-        self.cmdline.write_text("console=serial0,115200 console=tty1 root=PARTUUID=abcd-02 rootfstype=ext4 fsck.repair=yes rootwait\n")
+        self.cmdline.write_text("console=serial0,115200 console=tty1 root=PARTUUID=abcd-02 rootfstype=ext4 "
+                                "fsck.repair=yes rootwait\n")
         self.state_dir = tmp / "var-lib-polybot"
         self.overlayroot_conf = tmp / "overlayroot.conf"  # the overlayroot package ships /etc/overlayroot.conf
         self.overlayroot_conf.write_text("overlayroot=\"\"\n")

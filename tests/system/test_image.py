@@ -152,8 +152,8 @@ def image_root(built: Built) -> Chroot:
 
 def owner_of(root: Path, inside: str) -> tuple[str, str, int]:
     st = (root / inside.lstrip("/")).stat()
-    users = {int(l.split(":")[2]): l.split(":")[0] for l in (root / "etc/passwd").read_text().splitlines()}
-    groups = {int(l.split(":")[2]): l.split(":")[0] for l in (root / "etc/group").read_text().splitlines()}
+    users = {int(e.split(":")[2]): e.split(":")[0] for e in (root / "etc/passwd").read_text().splitlines()}
+    groups = {int(e.split(":")[2]): e.split(":")[0] for e in (root / "etc/group").read_text().splitlines()}
     return users[st.st_uid], groups[st.st_gid], stat.S_IMODE(st.st_mode)
 
 
@@ -220,7 +220,7 @@ def test_first_boot_import_with_its_real_paths(image_root: Chroot) -> None:
 
 def test_image_has_no_root_password(image_root: Chroot) -> None:
     shadow = image_root.path("/etc/shadow").read_text().splitlines()
-    root_hash = next(l.split(":")[1] for l in shadow if l.startswith("root:"))
+    root_hash = next(entry.split(":")[1] for entry in shadow if entry.startswith("root:"))
     assert root_hash.startswith("!")  # locked by the stage (usermod --lock), not just unset
 
 
@@ -293,7 +293,8 @@ def test_read_only_root_turns_on_the_overlay_and_leaves_the_boot_partition_writa
     if asked == "at-build":  # POLYBOT_READONLY=1 in the pi-gen config, through pi-gen's environment
         config = tmp_path / "config"
         config.write_text((REPO / "image" / "config").read_text().replace("POLYBOT_READONLY=0", "POLYBOT_READONLY=1"))
-        run_sub_stage(chroot, built.stage / "01-system", stage_env(build_config(built.suite, config), chroot.root, tmp_path))
+        env = stage_env(build_config(built.suite, config), chroot.root, tmp_path)
+        run_sub_stage(chroot, built.stage / "01-system", env)
         assert chroot.path("/boot/firmware/polybot-readonly").exists()
     else:
         chroot.path("/boot/firmware/polybot-readonly").write_text("")

@@ -17,7 +17,8 @@ from .pigen import REPO, build_config, stage_env
 BUILD = REPO / "image" / "build.sh"
 
 
-def check(config: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def check(config: str, tmp_path: Path, *args: str,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "config"
     path.write_text(config)
     return subprocess.run([str(BUILD), "--check", *args], capture_output=True, text=True, timeout=60,
@@ -65,7 +66,8 @@ def test_the_release_option_picks_the_release(tmp_path: Path) -> None:
 def test_polybot_readonly_reaches_the_stage_scripts(tmp_path: Path, value: str) -> None:
     """pi-gen sources the config without `set -a`: only exported variables reach a stage script."""
     config = tmp_path / "config"
-    config.write_text((REPO / "image" / "config").read_text().replace("POLYBOT_READONLY=0", f"POLYBOT_READONLY={value}"))
+    shipped = (REPO / "image" / "config").read_text()
+    config.write_text(shipped.replace("POLYBOT_READONLY=0", f"POLYBOT_READONLY={value}"))
     env = stage_env(build_config("trixie", config), tmp_path / "rootfs", tmp_path)
     assert env.get("POLYBOT_READONLY") == value
 

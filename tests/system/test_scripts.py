@@ -29,7 +29,8 @@ def test_the_scripts_we_know_of_are_found() -> None:
     assert {"scripts/install.sh", "scripts/uninstall.sh", "image/firstboot/polybot-firstboot"} <= names
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (apt-get install shellcheck)")
+@pytest.mark.skipif(shutil.which("shellcheck") is None,
+                    reason="shellcheck is not installed (apt-get install shellcheck)")
 @pytest.mark.parametrize("script", shell_scripts(), ids=lambda p: p.relative_to(REPO).as_posix())
 def test_script_passes_shellcheck(script: Path) -> None:
     # pi-gen sources its stage scripts with bash; say so for those without a shebang.

@@ -57,7 +57,7 @@ def test_unit_passes_systemd_analyze_verify(unit: Path) -> None:
     )
     problems = [
         line for line in (out.stdout + out.stderr).splitlines()
-        # The binaries live under /opt on the gadget, not on this machine (testing.md);
+        # The binaries live under /opt on the gadget, not on this machine (docs/testing.md);
         # the image and systemd checks verify the unit where they are installed.
         if line.strip() and "is not executable: No such file or directory" not in line
     ]

@@ -38,7 +38,7 @@ def test_metrics_and_update_lock_directories_become_writable(run, tmp_path: Path
     out, drop_in = run(f"metrics: {{textfile: {metrics}/polybot.prom}}\n"
                        f"fleet: {{update_lock_file: {lock}/updates.lock}}\n")
     assert out.returncode == 0, out.stderr
-    lines = [l for l in drop_in.read_text().splitlines() if l and not l.startswith("#")]
+    lines = [line for line in drop_in.read_text().splitlines() if line and not line.startswith("#")]
     assert lines == ["[Service]", f"ReadWritePaths=-{metrics}", f"ReadWritePaths=-{lock}"]
     assert metrics.is_dir() and lock.is_dir()
 

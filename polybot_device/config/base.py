@@ -1,0 +1,30 @@
+"""What every part of the config package shares: the one error, its exit status, bounded fields.
+
+All configuration problems raise :class:`ConfigError`, which the CLI turns into exit status 78
+(EX_CONFIG) so that one ``RestartPreventExitStatus=78`` stops systemd looping on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any
+
+EX_CONFIG = 78
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key path (or the file) and the bad value."""
+
+
+def bounded(default: Any, *, min: float | None = None, max: float | None = None) -> Any:
+    """A numeric field with the range validation enforces (``min``/``max`` inclusive)."""
+    return field(default=default, metadata={"min": min, "max": max})
+
+
+def show(value: Any) -> str:
+    """A value as an error message quotes it: text quoted, a whole mapping or list only named."""
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "nothing (null)"
+    return repr(value) if not isinstance(value, (dict, list)) else f"a {type(value).__name__}"

@@ -1,0 +1,99 @@
+"""What the protocol machines ask the rest of the daemon to do: plain values, no behaviour.
+
+Both session kinds (:mod:`.protocol` for conversations, :mod:`.translation` for interpreter mode)
+answer every server event with a list of these; the link (:mod:`.connection`) sends the
+:class:`Send` ones and passes the others to the translator.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from ..state import Activity
+
+
+@dataclass(frozen=True)
+class Send:
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Play:
+    item_id: str
+    pcm: bytes
+
+
+@dataclass(frozen=True)
+class SessionLive:
+    """session.updated arrived for our configuration: audio may flow."""
+
+
+@dataclass(frozen=True)
+class SetActivity:
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The server heard the person start; barge-in if our speaker is still playing."""
+
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class UtteranceEnded:
+    """Committed by the server VAD: the person stopped; a response is coming. ``audio_end_ms``
+    comes from speech_stopped (committed carries no position); 0 if there was none."""
+
+    audio_end_ms: int
+
+
+class ResponseStatus(enum.StrEnum):
+    """How a response ended: the server's ``response.status``, or our own ``stalled``."""
+
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    STALLED = "stalled"
+    """No event for api.response_stall_s: we gave up on it."""
+    OTHER = "other"
+    """A status this client does not know."""
+
+    @classmethod
+    def of(cls, value: object) -> ResponseStatus:
+        """The server's status text; anything else is OTHER."""
+        known = {member.value: member for member in cls}
+        return known.get(value, cls.OTHER) if isinstance(value, str) else cls.OTHER
+
+    @property
+    def trouble(self) -> bool:
+        """The person did not get a translation and should hear so (a cancel was theirs)."""
+        return self in (ResponseStatus.FAILED, ResponseStatus.INCOMPLETE, ResponseStatus.STALLED)
+
+
+@dataclass(frozen=True)
+class ResponseFinished:
+    status: ResponseStatus
+
+
+@dataclass(frozen=True)
+class Transcript:
+    role: str  # "heard" (the person) or "translated" (the model's speech)
+    text: str
+
+
+@dataclass(frozen=True)
+class SessionOver:
+    """The server said this session cannot go on (the close follows)."""
+
+    reason: str
+    auth: bool = False  # the key is refused or out of quota: retry slowly
+    retry_after_s: float | None = None
+
+
+Action = (Send | Play | SessionLive | SetActivity | SpeechStarted | UtteranceEnded | ResponseFinished
+          | Transcript | SessionOver)
+"""Everything a protocol machine can ask for. The link sends the Sends itself and hands the rest on."""

@@ -1,0 +1,70 @@
+"""Keeping secrets out of everything the daemon writes: one mask, two ways to apply it.
+
+* :func:`mask_key_shaped`: text that looks like a credential (``sk-...``, ``ek_...``,
+  ``Bearer ...``, ``token=...``) is masked wherever it appears, for outputs that may carry a
+  secret nobody told us about: a key command's stderr, a config value shown by check-config.
+* :class:`SecretRedactor`: the keys actually read are remembered and masked in every log record,
+  whatever shape they have (belt and braces: nothing should log a key in the first place).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+MASK = "[redacted]"
+
+_KEY_SHAPED = re.compile(
+    r"(?i)(sk-[A-Za-z0-9_\-]{6,}|ek_[A-Za-z0-9_\-]{6,}|(?:bearer|basic)\s+\S+|"
+    r"(?:token|secret|password|passwd|api[_-]?key)\s*[=:]\s*\S+)"
+)
+
+
+def mask_key_shaped(text: str) -> str:
+    """``text`` with every key-shaped part replaced by MASK."""
+    return _KEY_SHAPED.sub(MASK, text)
+
+
+def mask_values(value: Any) -> Any:
+    """:func:`mask_key_shaped` applied to every string inside plain data (lists, dicts)."""
+    if isinstance(value, str):
+        return mask_key_shaped(value)
+    if isinstance(value, list):
+        return [mask_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_values(v) for k, v in value.items()}
+    return value
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces every known secret in log records with a mask. Belt and braces: nothing should
+    log a key in the first place, but a library's exception text might."""
+
+    KEEP = 32
+    """Secrets remembered: short-lived keys from api.key_command arrive once per connect, so the
+    set is bounded (the oldest go; a key still in use is re-added on every read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: tuple[str, ...] = ()
+
+    def add(self, secret: str) -> None:
+        """Thread-safe (keys are read in a worker thread): the tuple is replaced, never mutated."""
+        if len(secret) >= 8:
+            self._secrets = (*[s for s in self._secrets if s != secret][-(self.KEEP - 1):], secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        text = record.exc_text or ""
+        if any(s in message or s in text for s in self._secrets):
+            for s in self._secrets:
+                message = message.replace(s, MASK)
+                text = text.replace(s, MASK)
+            record.msg, record.args = message, None
+            record.exc_text = text or None
+        return True

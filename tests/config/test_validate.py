@@ -1,0 +1,44 @@
+"""Validation: defaults for everything, every error names its key path and the value it got."""
+
+from pathlib import Path
+
+import pytest
+
+from polybot_device.config import ConfigError, all_key_paths, load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "config" / "polybot.example.yaml"
+
+
+def test_defaults_fill_everything():
+    config = parse_config({})
+    assert config.api.url == "wss://api.openai.com/v1/realtime"
+    assert config.api.model == "gpt-realtime-2.1"
+    assert config.mode == "conversation" and config.audio.input.channels == 1
+
+
+@pytest.mark.parametrize("data,expected", [
+    ({"audio": {"input": {"rate": "fast"}}}, "audio.input.rate: expected a positive integer, got 'fast'"),
+    ({"audio": {"input": {"channels": 0}}}, "audio.input.channels"),
+    ({"audio": {"inptu": {}}}, "audio.inptu: unknown key (did you mean 'input'?)"),
+    ({"langauges": ["es", "en"]}, "did you mean 'languages'?"),
+    ({"mode": "interpreterr"}, "mode: expected one of"),
+    ({"languages": ["es"]}, "conversation mode needs at least two"),
+    ({"languages": ["es", "Spanish!"]}, "languages[1]"),
+    ({"api": {"url": "ws://api.example.com/v1/realtime"}}, "api.url"),
+    ({"audio": {"echo_gate": "yes"}}, "audio.echo_gate: expected true or false, got 'yes'"),
+    ({"vad": {"threshold": 1.5}}, "vad.threshold"),
+])
+def test_each_bad_value_is_named_by_its_key_path(data, expected):
+    with pytest.raises(ConfigError) as err:
+        parse_config(data)
+    assert expected in str(err.value)
+
+
+def test_example_config_is_valid_and_documents_every_key():
+    config = load_config(EXAMPLE)
+    assert config is not None
+    text = EXAMPLE.read_text()
+    for path in all_key_paths():
+        leaf = path.split(".")[-1]
+        assert f"{leaf}:" in text, f"{path} is not documented in {EXAMPLE.name}"
