@@ -194,7 +194,9 @@ def test_a_clock_behind_the_certificate_says_so_and_connects_as_soon_as_the_time
         proxy.set_tls(tls.trusted)  # the time sync caught up: the same server's certificate is valid now
         recovered_s = g.wait_live(0, timeout=15) - fixed_at
         g.wait_status_now("STATUS=Ready: listening", timeout=10)
-        shown = [line for _, line in g.statuses()]  # before the proxy goes: that drop is not this test's
+        shown = [line for _, line in g.statuses()]
+        code, _ = g.daemon.terminate()  # before the proxy goes: that drop is not this test's
+        assert code == 0
     finally:
         proxy.close()
     report(fault="clock behind the certificate (no time sync yet), then set", recovery_s=round(recovered_s, 2))
