@@ -25,6 +25,7 @@ class State(enum.Enum):
     OFFLINE = "offline"
     MIC_MISSING = "mic-missing"
     AUTH_ERROR = "auth-error"
+    CLOCK_UNSET = "clock-unset"
 
     @property
     def words(self) -> str:
@@ -41,6 +42,7 @@ _WORDS = {
     State.OFFLINE: "Offline: reconnecting",
     State.MIC_MISSING: "Microphone missing: waiting for it",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
+    State.CLOCK_UNSET: "Clock not set: waiting for time sync",
 }
 
 
@@ -50,6 +52,7 @@ class Link(enum.Enum):
     UP = "up"  # session configured, audio flowing
     OFFLINE = "offline"  # was up or failed, retrying
     AUTH_ERROR = "auth-error"
+    CLOCK_UNSET = "clock-unset"  # TLS says the certificate is not valid yet: our clock is behind
 
 
 class Activity(enum.Enum):
@@ -126,6 +129,8 @@ def derive_state(f: Facts) -> State:
         return State.CONNECTING
     if f.link is Link.OFFLINE:
         return State.OFFLINE
+    if f.link is Link.CLOCK_UNSET:
+        return State.CLOCK_UNSET
     if f.activity is Activity.HEARING:
         return State.HEARING
     return State.LISTENING

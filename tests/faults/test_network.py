@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from polybot_device.realtime.backoff import CLOCK_RETRY_S
 from tests.faults.conftest import FAULT_API
 from tests.rig.timing import scaled
 
@@ -170,6 +171,40 @@ def test_slow_link_still_translates_without_spurious_reconnects(start_gadget, pr
     report(fault="slow link, 400 ms each way", fed=len(tally.fed), translated=tally.translated)
     assert tally.lost == 0, tally
     assert proxy.connections == 1 and "connection lost" not in g.log()
+
+
+def test_a_clock_behind_the_certificate_says_so_and_connects_as_soon_as_the_time_is_right(start_gadget, sim, tls,
+                                                                                        report):
+    """A Pi has no RTC: until NTP runs, a fresh certificate is 'not yet valid'. That is its own state
+    (not a generic TLS failure behind a growing backoff), logged once, retried every couple of seconds,
+    and the session comes up as soon as the time is right (here: the server's certificate becomes
+    valid by our clock, through a real TLS handshake on loopback)."""
+    from tests.rig.proxy import FaultProxy
+
+    proxy = FaultProxy("127.0.0.1", sim.sim.port, tls=tls.future)
+    try:
+        # A backoff this long would leave the gadget offline for tens of seconds after the fix.
+        g = start_gadget(api={"url": proxy.url(), "backoff_initial_s": 20.0, "backoff_max_s": 60.0},
+                         env={"SSL_CERT_FILE": str(tls.ca_file)})
+        g.daemon.wait_ready(timeout=15)
+        g.wait_status("STATUS=Clock not set: waiting for time sync", timeout=10)
+        time.sleep(3 * CLOCK_RETRY_S)  # several failed attempts: a backoff would have grown by now
+        assert g.live_sessions() == 0
+        fixed_at = time.monotonic()
+        proxy.set_tls(tls.trusted)  # the time sync caught up: the same server's certificate is valid now
+        recovered_s = g.wait_live(0, timeout=15) - fixed_at
+        g.wait_status_now("STATUS=Ready: listening", timeout=10)
+        shown = [line for _, line in g.statuses()]
+        code, _ = g.daemon.terminate()  # before the proxy goes: that drop is not this test's
+        assert code == 0
+    finally:
+        proxy.close()
+    report(fault="clock behind the certificate (no time sync yet), then set", recovery_s=round(recovered_s, 2))
+    log = g.log()
+    assert log.count("cannot connect: clock not set") == 1, log  # one journal line, however many retries
+    assert not [line for line in shown if "Offline" in line], shown
+    assert recovered_s < CLOCK_RETRY_S + scaled(3), f"connected {recovered_s:.1f} s after the clock was right"
+    g.assert_status_follows_state()
 
 
 def test_dns_failure_is_retried_with_backoff_and_named_in_status(start_gadget):
