@@ -24,9 +24,12 @@ and ``on_status(True, ...)`` is reported when it is back. The first successful o
 ``on_status(True, ...)`` ("microphone ready"). ``on_status`` always runs on the loop thread.
 
 The voice gate (:mod:`..voicegate`), when given, runs here in the thread: while it is closed the
-loop is handed nothing and never woken, and on real hardware the thread sleeps ``IDLE_BATCH_MS``
-between reads and then takes every period that piled up (the buffer is made deep enough), so a
-quiet room costs a few wake-ups a second instead of fifty each way.
+loop is handed nothing and never woken, and the thread sleeps ``IDLE_BATCH_MS`` between bursts
+of reads that take every period that piled up meanwhile (the capture buffer is made deep enough),
+so a quiet room costs a few wake-ups a second; a burst is converted and scored as one chunk (the
+per-call cost of soxr and numpy, not the samples, is what a Pi pays for 20 ms chunks).
+A burst ends when a read finds nothing (a real device) or had to wait for fresh audio (the test
+rig's FIFO, where reads block).
 """
 
 from __future__ import annotations
@@ -52,14 +55,16 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 100
 STOP_JOIN_S = 0.2
-IDLE_BATCH_MS = 100
-"""Gate closed: read the mic this often, several periods at a time."""
+IDLE_BATCH_MS = 60
+"""Gate closed: read the mic this often, several periods at a time. 60: the test rig's FIFO holds
+about four 20 ms periods (a small device ring); a real device gets a buffer of 3x this."""
 MAX_PREROLL_S = 5.0
 """The hand-off queue also holds a whole pre-roll (audio.voice_gate.preroll_ms at most 5000)."""
 
 
 class MicCapture:
-    """Mic -> PCM16 mono 24 kHz chunks (one per ALSA period, ``period_ms`` long).
+    """Mic -> PCM16 mono 24 kHz chunks (one per ALSA period, ``period_ms`` long; with the voice
+    gate closed, one per burst of periods, and the chunk that opens the gate may be such a burst).
 
     Queue bound: ``queue_s`` seconds of chunks; when the loop falls that far behind, the oldest
     chunk is dropped and counted in ``dropped`` (live audio: the newest sound matters).
@@ -168,27 +173,36 @@ class MicCapture:
         poller = opened.poller()
         stop = self._stop
         read = opened.pcm.read
-        assert self._converter is not None  # _open made it for this PCM
-        convert = self._converter.convert
-        hand_on = self._hand_on
+        take = self._take
         monotonic = time.monotonic
         backoff_s = self.config.period_ms / 4000
         idle_s = max(IDLE_BATCH_MS, self.config.period_ms) / 1000
+        waited_s = backoff_s * 2  # a read that took this long waited for fresh audio
         idle_polls = 0
         closed = False
+        backlog = bytearray()  # gate closed: one burst's periods, converted and scored at once
         while not stop.is_set():
+            before = monotonic()
             n, data = read()  # the first read of a prepared stream also starts it
             self.last_alive = now = monotonic()
             if n > 0:
                 idle_polls = 0
-                out = convert(data)
-                if out:
-                    self.chunks += 1
-                    self.last_chunk = out
-                    closed = hand_on(out, now)
+                burst_over = now - before > waited_s
+                if closed and not burst_over:
+                    backlog += data
+                    continue
+                if backlog:
+                    backlog += data
+                closed = take(backlog or data, now)
+                backlog.clear()
+                if closed and burst_over:
+                    stop.wait(idle_s)  # the backlog is read: sleep while the next one piles up
             elif n < 0:
                 self.xruns += 1  # -EPIPE: overrun; pyalsaaudio has already re-prepared
             elif closed:
+                if backlog:
+                    closed = take(backlog, now)
+                    backlog.clear()
                 stop.wait(idle_s)  # nothing to hand on: let periods pile up, then read them at once
             elif poller.poll(POLL_MS):
                 idle_polls += 1
@@ -196,6 +210,16 @@ class MicCapture:
                     stop.wait(backoff_s)
             else:
                 idle_polls = 0
+
+    def _take(self, raw: bytes | bytearray, now: float) -> bool:
+        """Convert what was read and hand it on; True while the voice gate is closed."""
+        assert self._converter is not None  # _open made it for this PCM
+        out = self._converter.convert(raw)
+        if not out:
+            return self._gate is not None and not self._gate.open and not self._gate.bypass
+        self.chunks += 1
+        self.last_chunk = out
+        return self._hand_on(out, now)
 
     def _hand_on(self, out: bytes, now: float) -> bool:
         """Through the voice gate to the loop; True while the gate is closed."""

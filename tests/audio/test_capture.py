@@ -193,9 +193,12 @@ def test_with_the_voice_gate_a_quiet_room_reaches_the_loop_as_nothing_and_speech
         try:
             await asyncio.to_thread(eventually, lambda: mic.chunks > 10, 5, "the mic to deliver")
             start = mic_feeder.queued_frames
+            written = mic_feeder.periods_written
             mic_feeder.feed(signal)
-            onset_chunk = mic.chunks + len(quiet) // 480
-            await asyncio.to_thread(eventually, lambda: mic.chunks >= onset_chunk - 5, 10, "the quiet part to be read")
+            # The FIFO holds ~4 periods: once the feeder has written the quiet part, it was read.
+            quiet_written = written + len(quiet) // 480 - 5
+            await asyncio.to_thread(eventually, lambda: mic_feeder.periods_written >= quiet_written, 10,
+                                    "the quiet part to be read")
             idle_handed = len(mic.drain_nowait())
             got = bytearray(await asyncio.wait_for(mic.read(), scaled(5)))
             while True:  # until the gate closes after the speech
