@@ -16,7 +16,9 @@ to ~0.9 s after the onset, which the pre-roll pays for: the effective pre-roll i
 ``vad.prefix_padding_ms + CONFIRM_MAX_MS``. It closes ``hang`` after the last voiced frame, long
 enough for the server's VAD to hear the silence that ends the turn, and never while the server
 says it is still hearing speech (up to ``SERVER_HOLD_MAX_S``: the server is not trusted to ever
-say otherwise). The server still decides turns; the gate only decides what could be speech.
+say otherwise). While the server hears a turn the detector is not run at all: it would only
+confirm what the server says, and the hang then counts from the turn's end. The server still
+decides turns; the gate only decides what could be speech.
 
 ``bypass`` (set from the loop: hold-to-talk, interpreter mode, or ``enabled: false``) hands every
 chunk on, as before the gate existed. Pure: no I/O, no clock, no threads; the scorer is injected.
@@ -94,6 +96,7 @@ class VoiceGate:
         self._open = False
         self._ring: deque[bytes] = deque()
         self._ring_bytes = 0
+        self._server_ms = 0.0
 
     def configure(self, config: Config, streaming: bool) -> None:
         """Settings from ``config``; ``streaming``: the session wants a continuous stream
@@ -158,6 +161,15 @@ class VoiceGate:
             self._ring_bytes = 0
 
     def _score(self, samples: np.ndarray, settings: VoiceGateSettings) -> None:
+        if self.server_hearing and self._open and self._server_ms < SERVER_HOLD_MAX_S * 1000:
+            # The server hears a turn and is the authority on it: no detector work meanwhile
+            # (the gate stays open anyway); the hang counts from when it says the turn ended.
+            self._server_ms += len(samples) / (BYTES_PER_MS // 2)
+            self._since_voice = 0
+            self._filled = 0
+            return
+        if not self.server_hearing:
+            self._server_ms = 0.0
         frame, n, i = self._frame, self._filled, 0
         while i < len(samples):
             take = min(FRAME - n, len(samples) - i)
