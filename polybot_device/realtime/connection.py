@@ -171,18 +171,7 @@ class RealtimeLink:
             return Outcome(str(exc), Cause.KEY_UNAVAILABLE)
         kind = self._session_kind()
         try:
-            ws = await connect(
-                self._uri(kind),
-                additional_headers=self._auth_header(key),
-                open_timeout=self._api.connect_timeout_s,
-                ping_interval=None,  # our own keepalive: see keepalive.py
-                ping_timeout=None,
-                close_timeout=0.5,
-                max_size=MAX_FRAME_BYTES,
-                compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
-                ssl=ssl.create_default_context() if self._api.url.startswith("wss:") else None,
-                user_agent_header="polybot-device",
-            )
+            ws = await open_socket(self._api, kind, key)
         except InvalidStatus as exc:
             return rejected(exc)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
@@ -308,10 +297,21 @@ class RealtimeLink:
             return []
         return self._events.send(actions)
 
-    def _uri(self, kind: SessionKind) -> str:
-        return f"{self._api.url}{kind.path}?{urlencode({'model': kind.model})}"
 
-    def _auth_header(self, key: ApiKey) -> dict[str, str]:
-        if self._api.auth_header == "api-key":
-            return {"api-key": key.value}
-        return {"Authorization": f"Bearer {key.value}"}
+async def open_socket(api: ApiConfig, kind: SessionKind, key: ApiKey) -> ClientConnection:
+    """One connection attempt (DNS, TCP, TLS, the HTTP upgrade with the key), as the daemon makes
+    it; also used by ``polybot-device doctor``. Raises what websockets raises (InvalidStatus for a
+    refused handshake; see failures.rejected / unreachable for their meaning)."""
+    auth = {"api-key": key.value} if api.auth_header == "api-key" else {"Authorization": f"Bearer {key.value}"}
+    return await connect(
+        f"{api.url}{kind.path}?{urlencode({'model': kind.model})}",
+        additional_headers=auth,
+        open_timeout=api.connect_timeout_s,
+        ping_interval=None,  # our own keepalive: see keepalive.py
+        ping_timeout=None,
+        close_timeout=0.5,
+        max_size=MAX_FRAME_BYTES,
+        compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
+        ssl=ssl.create_default_context() if api.url.startswith("wss:") else None,
+        user_agent_header="polybot-device",
+    )
