@@ -20,7 +20,7 @@ from .apikey import KeySource
 from .audio.capture import MicCapture
 from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
-from .audio.wire import BYTES_PER_MS
+from .audio.wire import BYTES_PER_MS, BYTES_PER_S
 from .config import Config, Mode, reloadable
 from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
@@ -42,6 +42,7 @@ from .realtime.outbox import Outbox
 from .sessions import SessionChoice
 from .state import Activity, StatusModel
 from .stats import Listener, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
+from .voicegate import make_voice_gate
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class Translator:
         self._choice = SessionChoice(config, self.selection)
         self.gate = MicGate(GateSettings.from_config(config))
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self.voice = make_voice_gate(config)
+        self._configure_voice_gate()
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self._listeners: list[Listener] = []
@@ -71,16 +74,15 @@ class Translator:
         self._end_check: asyncio.TimerHandle | None = None
         self._speech_ended_at: float | None = None
         self.utterances_translated = 0
-        self.last_mic_chunk: bytes | None = None
         self.last_played_chunk: bytes | None = None
-        """The latest audio each way, kept by reference for the level meter (no work per chunk)."""
+        """The latest translation audio, kept by reference for the level meter (no work per chunk)."""
         self.interaction = Interaction(self, status)  # last: everything it may ask for exists now
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def run(self, on_started: Callable[[], None] = lambda: None) -> None:
         loop = asyncio.get_running_loop()
-        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status)
+        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status, gate=self.voice)
         self.playback = SpeakerPlayback(self.config.audio.output, loop, self._on_speaker_status)
         self.volume = Volume(self.config.audio.output)
         self.capture.start()
@@ -112,13 +114,20 @@ class Translator:
             speaker_underruns=playback.underruns if playback else 0,
             speaker_frames=playback.played_total_frames if playback else 0,
             speaker_playing=playback is not None and playback.is_playing(),
-            last_mic_chunk=self.last_mic_chunk, last_played_chunk=self.last_played_chunk,
-            quiet=self.is_quiet(), session_live_since=self.link.live_since)
+            last_mic_chunk=capture.last_chunk if capture else None, last_played_chunk=self.last_played_chunk,
+            quiet=self.is_quiet(), session_live_since=self.link.live_since,
+            upstream_audio_bytes=self.link.audio_bytes_sent,
+            voice_gate_open_s=self.voice.open_bytes / BYTES_PER_S if self.voice else 0.0)
 
     def is_quiet(self) -> bool:
         """Nobody speaking, nothing playing, no response on its way: a session can be swapped."""
         return (self.status.facts.activity is Activity.IDLE and not self.link.response_open
                 and not self.speaker_playing())
+
+    def someone_speaking(self) -> bool:
+        """A voice in the room now (the local gate's view; our own speaker's echo excluded)."""
+        voice, playback = self.voice, self.playback
+        return voice is not None and voice.speaking and not (playback and self.gate.hears_echo(playback))
 
     def liveness_checks(self) -> list[Callable[[], str | None]]:
         """For the watchdog: the audio threads must keep reporting in."""
@@ -141,7 +150,6 @@ class Translator:
         silence = b""
         while True:
             chunk = await capture.read()
-            self.last_mic_chunk = chunk
             route = gate.route(chunk, playback)
             if route is Route.DROP:
                 continue  # our own speaker's voice (or no talk button held) must not reach the server
@@ -159,6 +167,7 @@ class Translator:
             case Play():
                 self._play_translation(action)
             case SpeechStarted():
+                self._server_hearing(True)
                 self.outbox.utterance_started(action.audio_start_ms)
                 if not self.config.audio.echo_gate and self.speaker_playing():
                     log.info("barge-in: the person spoke over the translation")
@@ -167,6 +176,7 @@ class Translator:
                 if self.status.facts.activity is not Activity.SPEAKING:
                     self.status.update(activity=action.activity)
             case UtteranceEnded():
+                self._server_hearing(False)
                 self._speech_ended_at = time.monotonic()
                 self.outbox.utterance_ended(action.audio_end_ms)
             case ResponseFinished():
@@ -190,7 +200,17 @@ class Translator:
             self.status.update(activity=Activity.SPEAKING)
             self._watch_playback_end()
 
+    def _server_hearing(self, hearing: bool) -> None:
+        """The voice gate stays open while the server hears a turn: it decides when it ends."""
+        if self.voice is not None:
+            self.voice.server_hearing = hearing
+
+    def _configure_voice_gate(self) -> None:
+        if self.voice is not None:
+            self.voice.configure(self.config, self.selection.uses_translation_endpoint)
+
     def _on_session_lost(self) -> None:
+        self._server_hearing(False)
         self._speech_ended_at = None
         if self.status.facts.activity is Activity.HEARING:
             self.status.update(activity=Activity.IDLE)
@@ -254,6 +274,7 @@ class Translator:
         was_translation = self.selection.uses_translation_endpoint
         mode = self.selection.next_mode()
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self._configure_voice_gate()
         log.info("mode: %s", mode)
         if was_translation != self.selection.uses_translation_endpoint:
             await self.link.restart_session(f"mode change to {mode}")
@@ -293,6 +314,7 @@ class Translator:
             self.interaction.rebuild_controls()
         self.selection.reload(new)
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self._configure_voice_gate()
         self.interaction.forget_translation()
         if was_translation != self.selection.uses_translation_endpoint:
             asyncio.get_running_loop().create_task(self.link.restart_session("reload changed the mode"))

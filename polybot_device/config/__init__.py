@@ -35,6 +35,7 @@ from .schema import (
     Mode,
     PrivacyConfig,
     VadConfig,
+    VoiceGateConfig,
 )
 from .validate import check_api_url, is_loopback, parse_config, parse_controls
 
@@ -42,7 +43,7 @@ __all__ = [
     "COLOUR_NAMES", "EX_CONFIG", "ApiConfig", "AudioConfig", "AudioInputConfig", "AudioOutputConfig",
     "ButtonConfig", "Config", "ConfigError", "ControlsConfig", "CuesConfig", "FleetConfig", "GestureAction",
     "GesturesConfig", "LanguageLedConfig", "LayeredConfig", "LoggingConfig", "MetricsConfig", "Mode",
-    "PrivacyConfig", "StatusLedConfig", "VadConfig", "all_key_paths", "annotated_yaml", "check_api_url",
-    "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config", "parse_controls",
-    "reloadable",
+    "PrivacyConfig", "StatusLedConfig", "VadConfig", "VoiceGateConfig", "all_key_paths", "annotated_yaml",
+    "check_api_url", "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config",
+    "parse_controls", "reloadable",
 ]

@@ -88,6 +88,11 @@ class RealtimeLink:
     def response_open(self) -> bool:
         return self._protocol is not None and self._protocol.response_open
 
+    @property
+    def audio_bytes_sent(self) -> int:
+        """Audio append messages handed to the socket since start, in bytes (upstream data)."""
+        return self._sender.sent_bytes
+
     def audio_ready(self) -> None:
         """New audio is in the outbox; the sender sends it if a session is live."""
         self._sender.audio_ready()
