@@ -43,7 +43,9 @@ def minimum_pins() -> list[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pins = []
     for requirement in project["dependencies"]:
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9][0-9A-Za-z.]*)", requirement.strip())
+        # An upper bound and a platform marker may follow (earshot has wheels for the test machine's arch).
+        minimum, upper, marker = r"\s*>=\s*([0-9][0-9A-Za-z.]*)", r"(?:\s*,\s*<\s*[0-9][0-9A-Za-z.]*)?", r"(?:\s*;.*)?"
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)" + minimum + upper + marker, requirement.strip())
         assert match, f"{requirement!r}: every dependency states its minimum as name>=X"
         pins.append(f"{match[1]}=={match[2]}")
     return pins
