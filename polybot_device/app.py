@@ -20,7 +20,7 @@ from .apikey import KeySource
 from .audio.capture import MicCapture
 from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
-from .audio.wire import BYTES_PER_MS
+from .audio.wire import BYTES_PER_MS, BYTES_PER_S
 from .config import Config, Mode, reloadable
 from .cost.keeper import CostKeeper
 from .cost.ledger import LEDGER_FILE
@@ -28,6 +28,7 @@ from .cost.meter import CostSummary
 from .fleet.runtime_state import runtime_dir
 from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
+from .liveness import LivenessCheck, thread_check
 from .modes import Selection
 from .realtime import events as ev
 from .realtime.actions import (
@@ -48,14 +49,9 @@ from .realtime.outbox import Outbox
 from .sessions import SessionChoice
 from .state import Activity, StatusModel
 from .stats import Listener, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
+from .voicegate import make_voice_gate
 
 log = logging.getLogger(__name__)
-
-THREAD_STUCK_AFTER_S = 10.0
-"""An audio thread that has not reported in for this long is stuck in a blocking call: the
-watchdog stops pinging and systemd restarts the daemon. Waiting for a missing device still
-reports in (each open attempt), so a missing mic is not a hang."""
-
 
 class Translator:
     def __init__(self, config: Config, keys: KeySource, status: StatusModel) -> None:
@@ -65,6 +61,8 @@ class Translator:
         self._choice = SessionChoice(config, self.selection)
         self.gate = MicGate(GateSettings.from_config(config))
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self.voice = make_voice_gate(config)
+        self._configure_voice_gate()
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self._listeners: list[Listener] = []
@@ -78,16 +76,15 @@ class Translator:
         self._end_check: asyncio.TimerHandle | None = None
         self._speech_ended_at: float | None = None
         self.utterances_translated = 0
-        self.last_mic_chunk: bytes | None = None
         self.last_played_chunk: bytes | None = None
-        """The latest audio each way, kept by reference for the level meter (no work per chunk)."""
+        """The latest translation audio, kept by reference for the level meter (no work per chunk)."""
         self.interaction = Interaction(self, status)  # last: everything it may ask for exists now
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def run(self, on_started: Callable[[], None] = lambda: None) -> None:
         loop = asyncio.get_running_loop()
-        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status)
+        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status, gate=self.voice)
         self.playback = SpeakerPlayback(self.config.audio.output, loop, self._on_speaker_status)
         self.volume = Volume(self.config.audio.output)
         self.capture.start()
@@ -122,8 +119,10 @@ class Translator:
             speaker_underruns=playback.underruns if playback else 0,
             speaker_frames=playback.played_total_frames if playback else 0,
             speaker_playing=playback is not None and playback.is_playing(),
-            last_mic_chunk=self.last_mic_chunk, last_played_chunk=self.last_played_chunk,
-            quiet=self.is_quiet(), session_live_since=self.link.live_since)
+            last_mic_chunk=capture.last_chunk if capture else None, last_played_chunk=self.last_played_chunk,
+            quiet=self.is_quiet(), session_live_since=self.link.live_since,
+            upstream_audio_bytes=self.link.audio_bytes_sent,
+            voice_gate_open_s=self.voice.open_bytes / BYTES_PER_S if self.voice else 0.0)
 
     def cost(self) -> CostSummary:
         return self.costs.summary()
@@ -133,15 +132,15 @@ class Translator:
         return (self.status.facts.activity is Activity.IDLE and not self.link.response_open
                 and not self.speaker_playing())
 
-    def liveness_checks(self) -> list[Callable[[], str | None]]:
+    def someone_speaking(self) -> bool:
+        """A voice in the room now (the local gate's view; our own speaker's echo excluded)."""
+        voice, playback = self.voice, self.playback
+        return voice is not None and voice.speaking and not (playback and self.gate.hears_echo(playback))
+
+    def liveness_checks(self) -> list[LivenessCheck]:
         """For the watchdog: the audio threads must keep reporting in."""
-        return [self._check_capture, self._check_playback]
-
-    def _check_capture(self) -> str | None:
-        return _stuck("microphone", self.capture.last_alive if self.capture else None)
-
-    def _check_playback(self) -> str | None:
-        return _stuck("speaker", self.playback.last_alive if self.playback else None)
+        return [thread_check("microphone", lambda: self.capture.last_alive if self.capture else None),
+                thread_check("speaker", lambda: self.playback.last_alive if self.playback else None)]
 
     def _emit(self, event: TranslatorEvent) -> None:
         for listener in self._listeners:
@@ -154,7 +153,6 @@ class Translator:
         silence = b""
         while True:
             chunk = await capture.read()
-            self.last_mic_chunk = chunk
             if costs.paused:
                 continue  # the daily budget is spent: nothing more is sent (and billed) today
             route = gate.route(chunk, playback)
@@ -174,6 +172,7 @@ class Translator:
             case Play():
                 self._play_translation(action)
             case SpeechStarted():
+                self._server_hearing(True)
                 self.outbox.utterance_started(action.audio_start_ms)
                 if not self.config.audio.echo_gate and self.speaker_playing():
                     log.info("barge-in: the person spoke over the translation")
@@ -182,6 +181,7 @@ class Translator:
                 if self.status.facts.activity is not Activity.SPEAKING:
                     self.status.update(activity=action.activity)
             case UtteranceEnded():
+                self._server_hearing(False)
                 self._speech_ended_at = time.monotonic()
                 self.outbox.utterance_ended(action.audio_end_ms)
             case ResponseFinished():
@@ -209,7 +209,17 @@ class Translator:
             self.status.update(activity=Activity.SPEAKING)
             self._watch_playback_end()
 
+    def _server_hearing(self, hearing: bool) -> None:
+        """The voice gate stays open while the server hears a turn: it decides when it ends."""
+        if self.voice is not None:
+            self.voice.server_hearing = hearing
+
+    def _configure_voice_gate(self) -> None:
+        if self.voice is not None:
+            self.voice.configure(self.config, self.selection.uses_translation_endpoint)
+
     def _on_session_lost(self) -> None:
+        self._server_hearing(False)
         self._speech_ended_at = None
         if self.status.facts.activity is Activity.HEARING:
             self.status.update(activity=Activity.IDLE)
@@ -273,6 +283,7 @@ class Translator:
         was_translation = self.selection.uses_translation_endpoint
         mode = self.selection.next_mode()
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self._configure_voice_gate()
         log.info("mode: %s", mode)
         if was_translation != self.selection.uses_translation_endpoint:
             await self.link.restart_session(f"mode change to {mode}")
@@ -313,6 +324,7 @@ class Translator:
             self.interaction.rebuild_controls()
         self.selection.reload(new)
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self._configure_voice_gate()
         self.interaction.forget_translation()
         if was_translation != self.selection.uses_translation_endpoint:
             asyncio.get_running_loop().create_task(self.link.restart_session("reload changed the mode"))
@@ -334,9 +346,3 @@ class Translator:
     def _on_speaker_status(self, present: bool, detail: str) -> None:
         """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
 
-
-def _stuck(part: str, last_alive: float | None) -> str | None:
-    if last_alive is None:
-        return None
-    silent_s = time.monotonic() - last_alive
-    return f"{part} thread silent for {silent_s:.0f} s" if silent_s > THREAD_STUCK_AFTER_S else None

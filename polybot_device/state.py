@@ -26,6 +26,7 @@ class State(enum.Enum):
     MIC_MISSING = "mic-missing"
     AUTH_ERROR = "auth-error"
     BUDGET_SPENT = "budget-spent"
+    CLOCK_UNSET = "clock-unset"
 
     @property
     def words(self) -> str:
@@ -43,6 +44,7 @@ _WORDS = {
     State.MIC_MISSING: "Microphone missing: waiting for it",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
     State.BUDGET_SPENT: "Daily budget reached: translation paused until midnight",
+    State.CLOCK_UNSET: "Clock not set: waiting for time sync",
 }
 
 
@@ -52,6 +54,7 @@ class Link(enum.Enum):
     UP = "up"  # session configured, audio flowing
     OFFLINE = "offline"  # was up or failed, retrying
     AUTH_ERROR = "auth-error"
+    CLOCK_UNSET = "clock-unset"  # TLS says the certificate is not valid yet: our clock is behind
 
 
 class Activity(enum.Enum):
@@ -132,6 +135,8 @@ def derive_state(f: Facts) -> State:
         return State.CONNECTING
     if f.link is Link.OFFLINE:
         return State.OFFLINE
+    if f.link is Link.CLOCK_UNSET:
+        return State.CLOCK_UNSET
     if f.activity is Activity.HEARING:
         return State.HEARING
     return State.LISTENING

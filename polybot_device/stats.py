@@ -75,12 +75,18 @@ class TranslatorStats:
     """Frames handed to the speaker since start (it changes while it plays)."""
     speaker_playing: bool
     last_mic_chunk: bytes | None
-    """The latest audio each way, by reference (for a level meter; no work per chunk)."""
+    """The latest audio each way, by reference (for a level meter; no work per chunk). The mic's is
+    the latest captured, whether the voice gate let it through or not."""
     last_played_chunk: bytes | None
     quiet: bool
     """Nobody speaking, nothing playing, no response on its way."""
     session_live_since: float | None
     """time.monotonic() when the current session went live; None while there is none."""
+    upstream_audio_bytes: int = 0
+    """Audio append messages handed to the socket since start, in bytes (the upstream data)."""
+    voice_gate_open_s: float = 0.0
+    """Seconds of mic audio the voice gate let through since start (pre-rolls included); with the
+    gate bypassed (interpreter, hold-to-talk) every second counts."""
 
 
 class Observable(Protocol):

@@ -36,6 +36,7 @@ from .schema import (
     Mode,
     PrivacyConfig,
     VadConfig,
+    VoiceGateConfig,
 )
 from .validate import check_api_url, is_loopback, parse_config, parse_controls
 
@@ -44,7 +45,7 @@ __all__ = [
     "ButtonConfig", "Config", "ConfigError", "ContextConfig", "ControlsConfig", "CostConfig", "CuesConfig",
     "FleetConfig", "GestureAction", "PricesConfig",
     "GesturesConfig", "LanguageLedConfig", "LayeredConfig", "LoggingConfig", "MetricsConfig", "Mode",
-    "PrivacyConfig", "StatusLedConfig", "VadConfig", "all_key_paths", "annotated_yaml", "check_api_url",
-    "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config", "parse_controls",
-    "reloadable",
+    "PrivacyConfig", "StatusLedConfig", "VadConfig", "VoiceGateConfig", "all_key_paths", "annotated_yaml",
+    "check_api_url", "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config",
+    "parse_controls", "reloadable",
 ]

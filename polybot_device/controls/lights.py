@@ -19,6 +19,7 @@ The patterns (docs/hardware.md shows the same table, for people):
     auth-error     3 flashes, pause
     budget-spent   long, short, pause                     (1.0 on, 0.3 off, 0.2 on, 1.5 off)
     config-error   4 flashes, pause
+    clock-unset    5 flashes, pause: the clock is not set yet, so TLS cannot work (waits for NTP)
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
     Pattern("budget-spent", ((1, 1.0), (0, 0.3), (1, 0.2), (0, 1.5)),
             "daily budget reached: translation paused until local midnight or a higher cost.daily_limit"),
     Pattern(CONFIG_ERROR, _code(4), "polybot.yaml is invalid: run `polybot-device check-config`"),
+    Pattern("clock-unset", _code(5), "clock not set: waiting for the network time (NTP) before TLS can work"),
 )}
 
 # Confirmation flashes, played once over the current pattern (then it resumes).

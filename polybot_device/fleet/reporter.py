@@ -204,6 +204,8 @@ class FleetReporter:
             xruns={"mic": stats.mic_xruns, "speaker": stats.speaker_underruns},
             session_age_s=0.0 if live_since is None else time.monotonic() - live_since,
             levels_dbfs={"mic": self.mic_level.take_dbfs(), "speaker": self.speaker_level.take_dbfs()},
+            upstream_audio_bytes=stats.upstream_audio_bytes,
+            voice_gate_open_s=stats.voice_gate_open_s,
         )
 
     async def _write_metrics(self) -> None:
