@@ -22,8 +22,13 @@ from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
 from .audio.wire import BYTES_PER_MS, BYTES_PER_S
 from .config import Config, Mode, reloadable
+from .cost.keeper import CostKeeper
+from .cost.ledger import LEDGER_FILE
+from .cost.meter import CostSummary
+from .fleet.runtime_state import runtime_dir
 from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
+from .liveness import LivenessCheck, thread_check
 from .modes import Selection
 from .realtime import events as ev
 from .realtime.actions import (
@@ -34,6 +39,8 @@ from .realtime.actions import (
     SetActivity,
     SpeechStarted,
     Transcript,
+    TranscriptionUsed,
+    UsageReported,
     UtteranceEnded,
 )
 from .realtime.connection import RealtimeLink
@@ -45,12 +52,6 @@ from .stats import Listener, ResponseDone, ResponseLatency, SessionEnded, Transl
 from .voicegate import make_voice_gate
 
 log = logging.getLogger(__name__)
-
-THREAD_STUCK_AFTER_S = 10.0
-"""An audio thread that has not reported in for this long is stuck in a blocking call: the
-watchdog stops pinging and systemd restarts the daemon. Waiting for a missing device still
-reports in (each open attempt), so a missing mic is not a hang."""
-
 
 class Translator:
     def __init__(self, config: Config, keys: KeySource, status: StatusModel) -> None:
@@ -65,6 +66,7 @@ class Translator:
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self._listeners: list[Listener] = []
+        self.costs = CostKeeper(config.cost, status, self._emit, ledger_path=runtime_dir() / LEDGER_FILE)
         self.link = RealtimeLink(config.api, keys, status, self.outbox, self._choice.kind, self._on_action,
                                  on_session_lost=self._on_session_lost, is_quiet=self.is_quiet,
                                  on_outcome=self._on_outcome)
@@ -92,12 +94,15 @@ class Translator:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pump_mic(self.capture, self.playback), name="mic")
                 tasks.create_task(self.link.run(), name="link")
+                tasks.create_task(self.costs.run(lambda: self.outbox.sent_total_ms,
+                                                 lambda: self.selection.uses_translation_endpoint))
                 self.status.update(started=True)
                 on_started()
         finally:
             if self._end_check:
                 self._end_check.cancel()
             self.interaction.close()
+            self.costs.close()
             self.capture.stop()
             self.playback.stop()
 
@@ -119,6 +124,9 @@ class Translator:
             upstream_audio_bytes=self.link.audio_bytes_sent,
             voice_gate_open_s=self.voice.open_bytes / BYTES_PER_S if self.voice else 0.0)
 
+    def cost(self) -> CostSummary:
+        return self.costs.summary()
+
     def is_quiet(self) -> bool:
         """Nobody speaking, nothing playing, no response on its way: a session can be swapped."""
         return (self.status.facts.activity is Activity.IDLE and not self.link.response_open
@@ -129,15 +137,10 @@ class Translator:
         voice, playback = self.voice, self.playback
         return voice is not None and voice.speaking and not (playback and self.gate.hears_echo(playback))
 
-    def liveness_checks(self) -> list[Callable[[], str | None]]:
+    def liveness_checks(self) -> list[LivenessCheck]:
         """For the watchdog: the audio threads must keep reporting in."""
-        return [self._check_capture, self._check_playback]
-
-    def _check_capture(self) -> str | None:
-        return _stuck("microphone", self.capture.last_alive if self.capture else None)
-
-    def _check_playback(self) -> str | None:
-        return _stuck("speaker", self.playback.last_alive if self.playback else None)
+        return [thread_check("microphone", lambda: self.capture.last_alive if self.capture else None),
+                thread_check("speaker", lambda: self.playback.last_alive if self.playback else None)]
 
     def _emit(self, event: TranslatorEvent) -> None:
         for listener in self._listeners:
@@ -146,10 +149,12 @@ class Translator:
     # -- the mic path (50 times a second: keep it lean) ------------------------------------------
 
     async def _pump_mic(self, capture: MicCapture, playback: SpeakerPlayback) -> None:
-        outbox, link, gate = self.outbox, self.link, self.gate
+        outbox, link, gate, costs = self.outbox, self.link, self.gate, self.costs
         silence = b""
         while True:
             chunk = await capture.read()
+            if costs.paused:
+                continue  # the daily budget is spent: nothing more is sent (and billed) today
             route = gate.route(chunk, playback)
             if route is Route.DROP:
                 continue  # our own speaker's voice (or no talk button held) must not reach the server
@@ -185,6 +190,10 @@ class Translator:
                     self.utterances_translated += 1
                 self._emit(ResponseDone(action.status))
                 self.interaction.response_finished(action.status)
+            case UsageReported():
+                self.costs.response(action.usage)
+            case TranscriptionUsed():
+                self.costs.transcription(action.usage)
             case Transcript():
                 if self.config.privacy.log_transcripts:
                     log.info("%s: %s", action.role, action.text)
@@ -308,6 +317,7 @@ class Translator:
         was_translation = self.selection.uses_translation_endpoint
         self.config = self._choice.config = new
         self.gate.settings = GateSettings.from_config(new)
+        self.costs.reconfigure(new.cost)
         if self.volume is not None and new.audio.output.volume_percent != old.audio.output.volume_percent:
             self.volume.set(new.audio.output.volume_percent)
         if new.controls != old.controls:
@@ -336,9 +346,3 @@ class Translator:
     def _on_speaker_status(self, present: bool, detail: str) -> None:
         """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
 
-
-def _stuck(part: str, last_alive: float | None) -> str | None:
-    if last_alive is None:
-        return None
-    silent_s = time.monotonic() - last_alive
-    return f"{part} thread silent for {silent_s:.0f} s" if silent_s > THREAD_STUCK_AFTER_S else None

@@ -25,6 +25,7 @@ class State(enum.Enum):
     OFFLINE = "offline"
     MIC_MISSING = "mic-missing"
     AUTH_ERROR = "auth-error"
+    BUDGET_SPENT = "budget-spent"
     CLOCK_UNSET = "clock-unset"
 
     @property
@@ -42,6 +43,7 @@ _WORDS = {
     State.OFFLINE: "Offline: reconnecting",
     State.MIC_MISSING: "Microphone missing: waiting for it",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
+    State.BUDGET_SPENT: "Daily budget reached: translation paused until midnight",
     State.CLOCK_UNSET: "Clock not set: waiting for time sync",
 }
 
@@ -68,6 +70,8 @@ class Facts:
     mic_present: bool = True
     activity: Activity = Activity.IDLE
     detail: str = ""
+    budget_spent: bool = False
+    """Today's estimated cost reached cost.daily_limit: no audio is sent."""
 
 
 Listener = Callable[[State, Facts], None]
@@ -125,6 +129,8 @@ def derive_state(f: Facts) -> State:
     if f.activity is Activity.SPEAKING:
         # Audio already received keeps playing through a drop: show what the person hears.
         return State.SPEAKING
+    if f.budget_spent:  # what is wrong with the link does not matter while nothing may be sent
+        return State.BUDGET_SPENT
     if f.link in (Link.DOWN, Link.CONNECTING):
         return State.CONNECTING
     if f.link is Link.OFFLINE:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .config import Config, Mode
+from .cost.meter import BudgetChange, CostSummary
+from .cost.usage import ResponseUsage
 from .realtime.actions import ResponseStatus
 from .realtime.failures import Outcome
 
@@ -38,7 +40,21 @@ class SessionEnded:
     outcome: Outcome
 
 
-TranslatorEvent = ResponseLatency | ResponseDone | SessionEnded
+@dataclass(frozen=True)
+class ResponseCost:
+    """A response's usage and its estimated cost (it comes before that response's ResponseDone)."""
+
+    usage: ResponseUsage
+    cost: float
+
+
+@dataclass(frozen=True)
+class BudgetChanged:
+    change: BudgetChange
+    summary: CostSummary
+
+
+TranslatorEvent = ResponseLatency | ResponseDone | SessionEnded | ResponseCost | BudgetChanged
 Listener = Callable[[TranslatorEvent], None]
 
 
@@ -81,5 +97,8 @@ class Observable(Protocol):
         """The running configuration (a reload replaces it)."""
 
     def stats(self) -> TranslatorStats: ...
+
+    def cost(self) -> CostSummary:
+        """Today's and the total estimate, the budget."""
 
     def subscribe(self, listener: Listener) -> None: ...

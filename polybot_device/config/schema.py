@@ -14,6 +14,7 @@ from typing import Literal
 
 from .base import bounded
 from .controls import ControlsConfig
+from .cost import ContextConfig, CostConfig
 
 
 class Mode(enum.StrEnum):
@@ -209,3 +210,5 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
