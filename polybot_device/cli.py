@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             return simulate(args.host, args.port, args.response_delay)
         if args.command == "show-config-error":
             from .controls.config_error import show_config_error
+            from .service import setup_logging
 
+            setup_logging("info", SecretRedactor())  # the config is broken: its logging level too
             return show_config_error(args.config)
         if args.command == "doctor":
             return doctor(args)

@@ -29,6 +29,9 @@ UP = dict(started=True, link=Link.UP)
     (Facts(started=True, link=Link.OFFLINE, mic_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.AUTH_ERROR, mic_present=False), State.AUTH_ERROR),
     (Facts(started=True, link=Link.AUTH_ERROR, activity=Activity.SPEAKING), State.AUTH_ERROR),
+    # The clock is behind the certificate: not an outage, its own state (and LED pattern).
+    (Facts(started=True, link=Link.CLOCK_UNSET), State.CLOCK_UNSET),
+    (Facts(started=True, link=Link.CLOCK_UNSET, mic_present=False), State.MIC_MISSING),
 ])
 def test_the_shown_state_follows_one_priority_rule(facts, shown):
     assert derive_state(facts) is shown

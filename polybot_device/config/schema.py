@@ -14,6 +14,7 @@ from typing import Literal
 
 from .base import bounded
 from .controls import ControlsConfig
+from .cost import ContextConfig, CostConfig
 
 
 class Mode(enum.StrEnum):
@@ -110,6 +111,22 @@ class AudioOutputConfig:
 
 
 @dataclass(frozen=True)
+class VoiceGateConfig:
+    enabled: bool = True
+    """Send the API only what may be speech: nothing while the room is quiet (docs/modes.md).
+    false: stream the mic all the time. Interpreter mode and hold-to-talk always stream."""
+    sensitivity: float = bounded(0.5, min=0.0, max=1.0)
+    """How readily the gate opens, 0..1. Lower it (0.4) if a loud fan keeps the gate open; higher
+    lets fans and knocks in (measurements: docs/performance.md)."""
+    preroll_ms: int = bounded(1500, min=1200, max=5000)
+    """Audio from before the gate opened that is sent when it opens (the gate takes up to ~0.9 s to
+    be sure); never less than vad.prefix_padding_ms + 900."""
+    hang_ms: int = bounded(1000, min=0, max=30000)
+    """How long the gate stays open after the last speech; never less than
+    vad.silence_duration_ms + 500, so the server hears the silence that ends the turn."""
+
+
+@dataclass(frozen=True)
 class AudioConfig:
     input: AudioInputConfig = field(default_factory=AudioInputConfig)
     output: AudioOutputConfig = field(default_factory=AudioOutputConfig)
@@ -120,6 +137,7 @@ class AudioConfig:
     """How long the gate stays shut after playback ends (room echo)."""
     outage_buffer_s: float = bounded(15.0, min=0.0, max=600.0)
     """Mic audio kept while offline and sent after the reconnect; the oldest goes past this."""
+    voice_gate: VoiceGateConfig = field(default_factory=VoiceGateConfig)
 
 
 @dataclass(frozen=True)
@@ -204,3 +222,5 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
