@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from .apikey import KeySource
 from .audio.capture import MicCapture
+from .audio.endwatch import PlaybackEndWatch
 from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
 from .audio.wire import BYTES_PER_MS, BYTES_PER_S
@@ -73,7 +74,7 @@ class Translator:
         self.volume: Volume | None = None
         self.capture: MicCapture | None = None
         self.playback: SpeakerPlayback | None = None
-        self._end_check: asyncio.TimerHandle | None = None
+        self._end_watch = PlaybackEndWatch(self.speaker_playing, self._queued_s, self._speaker_went_quiet)
         self._speech_ended_at: float | None = None
         self.utterances_translated = 0
         self.last_played_chunk: bytes | None = None
@@ -99,8 +100,7 @@ class Translator:
                 self.status.update(started=True)
                 on_started()
         finally:
-            if self._end_check:
-                self._end_check.cancel()
+            self._end_watch.cancel()
             self.interaction.close()
             self.costs.close()
             self.capture.stop()
@@ -207,7 +207,7 @@ class Translator:
         self.interaction.translation_audio(action.item_id, action.pcm)
         if self.status.facts.activity is not Activity.SPEAKING and self.speaker_playing():  # not if unplugged
             self.status.update(activity=Activity.SPEAKING)
-            self._watch_playback_end()
+            self._end_watch.watch()
 
     def _server_hearing(self, hearing: bool) -> None:
         """The voice gate stays open while the server hears a turn: it decides when it ends."""
@@ -255,17 +255,11 @@ class Translator:
         if self.volume is not None:
             self.volume.step(up=up)
 
-    def _watch_playback_end(self) -> None:
-        loop = asyncio.get_running_loop()
-        # At the expected end, not every 50 ms: each timer wake-up costs CPU on a Pi Zero.
-        remaining_s = self.playback.remaining_s() if self.playback is not None else 0.0
-        self._end_check = loop.call_later(max(0.02, remaining_s), self._check_playback_end)
+    def _queued_s(self) -> float:
+        return self.playback.remaining_s() if self.playback is not None else 0.0
 
-    def _check_playback_end(self) -> None:
-        self._end_check = None
-        if self.speaker_playing():
-            self._watch_playback_end()
-        elif self.status.facts.activity is Activity.SPEAKING:
+    def _speaker_went_quiet(self) -> None:
+        if self.status.facts.activity is Activity.SPEAKING:
             self.status.update(activity=Activity.IDLE)
 
     # -- what the button asks for -------------------------------------------------------------------
@@ -282,14 +276,20 @@ class Translator:
         restarted and the audio captured meanwhile waits in the outbox."""
         was_translation = self.selection.uses_translation_endpoint
         mode = self.selection.next_mode()
+        log.info("mode: %s", mode)
+        if self._apply_selection(was_translation):
+            await self.link.restart_session(f"mode change to {mode}")
+        return mode
+
+    def _apply_selection(self, was_translation: bool) -> bool:
+        """The gates follow the selection; True when the endpoint changed and the session must
+        restart (otherwise the live session is updated in place)."""
         self.gate.streaming = self.selection.uses_translation_endpoint
         self._configure_voice_gate()
-        log.info("mode: %s", mode)
         if was_translation != self.selection.uses_translation_endpoint:
-            await self.link.restart_session(f"mode change to {mode}")
-        else:
-            self.link.reconfigure(self._choice.session_update())
-        return mode
+            return True
+        self.link.reconfigure(self._choice.session_update())
+        return False
 
     def talk(self, held: bool, since: float | None = None) -> None:
         """hold-to-talk: while held the mic is sent; on release the turn is committed and a
@@ -323,13 +323,9 @@ class Translator:
         if new.controls != old.controls:
             self.interaction.rebuild_controls()
         self.selection.reload(new)
-        self.gate.streaming = self.selection.uses_translation_endpoint
-        self._configure_voice_gate()
         self.interaction.forget_translation()
-        if was_translation != self.selection.uses_translation_endpoint:
+        if self._apply_selection(was_translation):
             asyncio.get_running_loop().create_task(self.link.restart_session("reload changed the mode"))
-        else:
-            self.link.reconfigure(self._choice.session_update())
         log.info("reload: mode %s, languages %s", new.mode, ", ".join(new.languages))
 
     # -- device status (called on the loop by the audio threads) ----------------------------------
@@ -344,5 +340,9 @@ class Translator:
             self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
-        """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
+        """The playback thread logs and retries (audio meanwhile is dropped); the state shows it.
+        The mic's reason outranks the speaker's in ``detail``, as its state does."""
+        mic_ok = self.status.facts.mic_present
+        self.status.update(speaker_present=present,
+                           **({"detail": "" if present else detail} if mic_ok else {}))
 

@@ -24,6 +24,7 @@ class State(enum.Enum):
     SPEAKING = "speaking"
     OFFLINE = "offline"
     MIC_MISSING = "mic-missing"
+    SPEAKER_MISSING = "speaker-missing"
     AUTH_ERROR = "auth-error"
     BUDGET_SPENT = "budget-spent"
     CLOCK_UNSET = "clock-unset"
@@ -42,6 +43,7 @@ _WORDS = {
     State.SPEAKING: "Speaking the translation",
     State.OFFLINE: "Offline: reconnecting",
     State.MIC_MISSING: "Microphone missing: waiting for it",
+    State.SPEAKER_MISSING: "Speaker not working: opening it again",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
     State.BUDGET_SPENT: "Daily budget reached: translation paused until midnight",
     State.CLOCK_UNSET: "Clock not set: waiting for time sync",
@@ -68,6 +70,7 @@ class Facts:
     started: bool = False
     link: Link = Link.DOWN
     mic_present: bool = True
+    speaker_present: bool = True
     activity: Activity = Activity.IDLE
     detail: str = ""
     budget_spent: bool = False
@@ -126,6 +129,8 @@ def derive_state(f: Facts) -> State:
         return State.AUTH_ERROR
     if not f.mic_present:
         return State.MIC_MISSING
+    if not f.speaker_present:
+        return State.SPEAKER_MISSING
     if f.activity is Activity.SPEAKING:
         # Audio already received keeps playing through a drop: show what the person hears.
         return State.SPEAKING

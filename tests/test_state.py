@@ -24,6 +24,8 @@ UP = dict(started=True, link=Link.UP)
     (Facts(started=True, link=Link.OFFLINE, activity=Activity.SPEAKING), State.SPEAKING),
     # Faults a person must fix outrank everything the gadget is doing.
     (Facts(**UP, mic_present=False, activity=Activity.SPEAKING), State.MIC_MISSING),
+    (Facts(**UP, speaker_present=False, activity=Activity.SPEAKING), State.SPEAKER_MISSING),
+    (Facts(**UP, mic_present=False, speaker_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.OFFLINE, mic_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.AUTH_ERROR, mic_present=False), State.AUTH_ERROR),
     (Facts(started=True, link=Link.AUTH_ERROR, activity=Activity.SPEAKING), State.AUTH_ERROR),

@@ -17,6 +17,18 @@ then fails with EBUSY instead of blocking in ``snd_pcm_open`` (pyalsaaudio holds
 so a blocking open would freeze the whole daemon until the other program lets go), and the thread
 wakes at least every ``POLL_MS`` to notice ``stop()`` and refresh its heartbeat.
 
+The sample format is whatever the device settles on (S16_LE, S24_3LE, S24_LE or S32_LE: I2S MEMS
+mics deliver 32-bit samples), converted by :class:`MicConverter` too; ``audio.input.channel``
+picks one channel of a mic array or mixes them all. ``device: auto`` is resolved again at every
+open (:mod:`.choose`), so a USB mic that moved to another port is found at its new card number.
+
+Stalls: a USB mic can stay open and "ready" yet deliver nothing (an isochronous glitch behind a
+hub). No frames for ``STALL_S`` while open is treated like a failure: reported, closed, reopened.
+After a fault, "microphone ready" is reported only once audio flows again, so a mic that stalls
+at every reopen stays reported as missing instead of flapping. ``last_alive``, the watchdog's
+heartbeat, moves with audio (frames read) and with recovery (open attempts), never with idle
+polling: a thread spinning on a dead device stops it.
+
 Faults: an overrun (pyalsaaudio returns -EPIPE and re-prepares) is counted in ``xruns``; a device
 that is absent or fails mid-stream ("No such device") is closed, ``on_status(False, reason)`` is
 reported once (with the capture devices that are there), the open is retried every ``retry_s``,
@@ -45,9 +57,9 @@ import alsaaudio
 from ..config import AudioInputConfig
 from ..trace import probe
 from ..voicegate import Verdict, VoiceGate
-from .devices import available_capture_names
 from .handoff import ThreadToLoop
-from .pcm import OpenPcm, open_pcm
+from .opener import DeviceOpener
+from .pcm import OpenPcm
 from .resample import MicConverter
 from .status import DeviceStatus, OnStatus
 
@@ -55,6 +67,8 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 100
 STOP_JOIN_S = 0.2
+STALL_S = 1.0
+"""An open mic that delivers no frame for this long is reopened (a real one delivers every period)."""
 IDLE_BATCH_MS = 60
 """Gate closed: read the mic this often, several periods at a time. 60: the test rig's FIFO holds
 about four 20 ms periods (a small device ring); a real device gets a buffer of 3x this."""
@@ -89,8 +103,11 @@ class MicCapture:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._converter: MicConverter | None = None
+        self._opener = DeviceOpener("capture", config.device, config.device_match, log)
         self.last_alive = time.monotonic()
-        """time.monotonic() of the thread's last read or open attempt (the watchdog's heartbeat)."""
+        """time.monotonic() of the last audio read or open attempt (the watchdog's heartbeat)."""
+        self.stalls = 0
+        """Times the open mic delivered nothing for STALL_S and was reopened."""
         self.xruns = 0
         """Capture overruns (the thread was not reading fast enough; audio was lost)."""
         self.chunks = 0
@@ -128,10 +145,6 @@ class MicCapture:
 
     # -- the thread ---------------------------------------------------------------------------
 
-    def _missing(self, what: str, exc: Exception) -> str:
-        names = ", ".join(available_capture_names()) or "none"
-        return f"microphone {self.config.device!r} {what}: {exc}; capture devices available: {names}"
-
     def _run(self) -> None:
         while not self._stop.is_set():
             self.last_alive = time.monotonic()
@@ -139,13 +152,13 @@ class MicCapture:
                 opened = self._open()
             except alsaaudio.ALSAAudioError as exc:
                 self.open_failures += 1
-                self._status.report(False, self._missing("cannot be opened", exc))
+                self._status.report(False, self._opener.failed("cannot be opened", exc))
                 self._stop.wait(self._retry_s)
                 continue
             try:
                 self._pump(opened)
             except alsaaudio.ALSAAudioError as exc:
-                self._status.report(False, self._missing("stopped working", exc))
+                self._status.report(False, self._opener.failed("stopped working", exc))
                 self._stop.wait(self._retry_s)
             finally:
                 try:
@@ -157,14 +170,24 @@ class MicCapture:
         c = self.config
         # With the gate, deep enough to sleep IDLE_BATCH_MS between reads without an overrun.
         periods = 4 if self._gate is None else max(4, math.ceil(3 * IDLE_BATCH_MS / c.period_ms))
-        opened = open_pcm("capture", c.device, c.rate, c.channels, c.period_ms, periods=periods)
+        opened = self._opener.open(c.rate, c.channels, c.period_ms, periods=periods)
         note = opened.differs(c.rate, c.channels)
         if note:
             note = note[:-1] + "; converting from what it gives)"
-        self._converter = MicConverter(opened.rate, opened.channels)
+        channel = c.channel if c.channel <= opened.channels else 0
+        if channel:
+            note += f", channel {channel}"
+        elif opened.channels > 1:
+            note += ", channels mixed" + (f" (it has no channel {c.channel})" if c.channel else "")
+        self._converter = MicConverter(opened.rate, opened.channels, sample_format=opened.sample_format,
+                                       channel=channel)
         if self._gate is not None:
             self._gate.reset()  # here: the detector is made and used in this thread only
-        self._status.report(True, f"microphone {c.device!r} open: {opened.rate} Hz x{opened.channels}{note}")
+        text = self._opener.opened(opened, note)
+        if self._status.ok is None:
+            self._status.report(True, text)  # the first open: ready now
+        else:
+            self._status.ready_when_flowing(text)
         return opened
 
     def _pump(self, opened: OpenPcm) -> None:
@@ -179,13 +202,17 @@ class MicCapture:
         idle_s = max(IDLE_BATCH_MS, self.config.period_ms) / 1000
         waited_s = backoff_s * 2  # a read that took this long waited for fresh audio
         idle_polls = 0
+        last_audio = monotonic()
         closed = False
         backlog = bytearray()  # gate closed: one burst's periods, converted and scored at once
         while not stop.is_set():
             before = monotonic()
             n, data = read()  # the first read of a prepared stream also starts it
-            self.last_alive = now = monotonic()
+            now = monotonic()
             if n > 0:
+                self.last_alive = last_audio = now
+                if self._status.pending:
+                    self._status.flowing()
                 idle_polls = 0
                 burst_over = now - before > waited_s
                 if closed and not burst_over:
@@ -199,6 +226,10 @@ class MicCapture:
                     stop.wait(idle_s)  # the backlog is read: sleep while the next one piles up
             elif n < 0:
                 self.xruns += 1  # -EPIPE: overrun; pyalsaaudio has already re-prepared
+                self.last_alive = last_audio = now
+            elif now - last_audio > STALL_S:
+                self.stalls += 1
+                raise alsaaudio.ALSAAudioError(f"delivered no audio for {STALL_S:g} s (stalled)")
             elif closed:
                 if backlog:
                     closed = take(backlog, now)

@@ -71,11 +71,16 @@ class ApiConfig:
 @dataclass(frozen=True)
 class AudioInputConfig:
     device: str = "default"
-    """ALSA capture PCM, e.g. 'hw:CARD=Device,DEV=0' (stable across USB ports) or 'default'."""
+    """ALSA capture PCM, e.g. 'hw:CARD=Device,DEV=0' (stable across USB ports), 'default', or 'auto'
+    (the USB or I2S mic, chosen again at every open)."""
+    device_match: str | None = None
+    """With device 'auto': prefer the device whose name contains this text (any case), e.g. 'ReSpeaker'."""
     rate: int = bounded(48000, min=8000, max=384000)
     """Sample rate the mic delivers natively, in Hz (USB mics: usually 48000 or 44100)."""
     channels: int = bounded(1, min=1, max=8)
-    """Channels the mic delivers (1; many USB mics only offer 2). Downmixed to mono."""
+    """Channels the mic delivers (1; many USB mics only offer 2, mic arrays 4 or 6). Made mono per 'channel'."""
+    channel: int = bounded(0, min=0, max=8)
+    """Which channel to use: 0 mixes all of them; 1..8 takes only that one (e.g. a mic array's beam output)."""
     period_ms: int = bounded(20, min=5, max=100)
     """ALSA period: the unit of capture latency."""
 
@@ -83,7 +88,10 @@ class AudioInputConfig:
 @dataclass(frozen=True)
 class AudioOutputConfig:
     device: str = "default"
-    """ALSA playback PCM, e.g. 'hw:CARD=Speaker,DEV=0' or 'default'."""
+    """ALSA playback PCM, e.g. 'hw:CARD=Speaker,DEV=0', 'default', or 'auto' (the USB or I2S speaker,
+    never HDMI; chosen again at every open)."""
+    device_match: str | None = None
+    """With device 'auto': prefer the device whose name contains this text (any case), e.g. 'UACDemo'."""
     rate: int = bounded(48000, min=8000, max=384000)
     """Sample rate the speaker is opened at, in Hz; the API's 24 kHz audio is resampled to it."""
     channels: int = bounded(1, min=1, max=8)
@@ -92,6 +100,10 @@ class AudioOutputConfig:
     """ALSA period of the speaker."""
     buffer_periods: int = bounded(4, min=2, max=32)
     """Periods in the ALSA ring buffer: more survives a busier CPU, fewer stops barge-in sooner."""
+    start_buffer_ms: int = bounded(120, min=0, max=1000)
+    """Audio gathered before a reply starts playing, so a late delta (Wi-Fi jitter) does not cut it."""
+    keep_alive_s: float = bounded(3.0, min=0.0, max=60.0)
+    """Silence played after a reply so the device keeps running (amplifiers mute 50-200 ms after a restart)."""
     volume_percent: int = bounded(100, min=0, max=100)
     """Loudness 0..100: through the card's mixer where it has one, else by scaling samples."""
     mixer: str | None = None

@@ -20,6 +20,7 @@ The patterns (docs/hardware.md shows the same table, for people):
     budget-spent   long, short, pause                     (1.0 on, 0.3 off, 0.2 on, 1.5 off)
     config-error   4 flashes, pause
     clock-unset    5 flashes, pause: the clock is not set yet, so TLS cannot work (waits for NTP)
+    speaker-missing 2 long flashes, pause                 (0.6 on, 0.3 off, 0.6 on, 1.5 off)
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
             "daily budget reached: translation paused until local midnight or a higher cost.daily_limit"),
     Pattern(CONFIG_ERROR, _code(4), "polybot.yaml is invalid: run `polybot-device check-config`"),
     Pattern("clock-unset", _code(5), "clock not set: waiting for the network time (NTP) before TLS can work"),
+    Pattern("speaker-missing", ((1, 0.6), (0, 0.3), (1, 0.6), (0, 1.5)),
+            "speaker missing or stalled: check it (it is opened again by itself)"),
 )}
 
 # Confirmation flashes, played once over the current pattern (then it resumes).

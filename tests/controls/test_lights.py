@@ -31,6 +31,8 @@ DOCUMENTED = {
     "auth-error": flashes(3),
     "config-error": flashes(4),
     "clock-unset": flashes(5),
+    "speaker-missing": [(1, 0.6), (0, 0.3), (1, 0.6), (0, 1.5)],
+    "budget-spent": [(1, 1.0), (0, 0.3), (1, 0.2), (0, 1.5)],
 }
 
 

@@ -76,11 +76,14 @@ class Card:
              "--writable-paths-cmd", f"{REPO / 'systemd' / 'polybot-writable-paths'} --drop-in-dir "
                                      f"{self.drop_ins} --python {self.python} --user {self.owner}"],
             capture_output=True, text=True, timeout=60,
-            env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+            env={**{k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+                 "POLYBOT_SETTLE_CMD": f"{self.recorder} udev-settle"},
         )
 
-    def commands(self) -> list[str]:
-        return self.log.read_text().splitlines() if self.log.exists() else []
+    def commands(self, settle: bool = False) -> list[str]:
+        """The recorded raspi-config calls (and the udev settle before listing devices, if asked)."""
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [line for line in lines if settle or line != "udev-settle"]
 
 
 def mode(path: Path) -> int:
@@ -99,7 +102,8 @@ def test_config_and_key_move_off_the_boot_partition_with_safe_modes(card: Card) 
     out = card.run()
 
     assert out.returncode == 0, out.stderr
-    assert sorted(p.name for p in card.boot.iterdir()) == ["cmdline.txt"]
+    # only what we wrote for people is left
+    assert sorted(p.name for p in card.boot.iterdir()) == ["cmdline.txt", "polybot-devices.txt"]
     assert (card.etc / "polybot.yaml").read_text() == GOOD_CONFIG
     assert (card.etc / "openai_api_key").read_text() == KEY
     assert mode(card.etc) == 0o750
@@ -314,3 +318,19 @@ def test_a_metrics_file_in_the_config_becomes_writable_for_the_daemon(card: Card
     drop_in = (card.drop_ins / "40-writable-paths.conf").read_text()
     assert f"ReadWritePaths=-{metrics_dir}\n" in drop_in
     assert metrics_dir.is_dir()
+
+
+def test_the_sound_devices_are_listed_on_the_boot_partition(card: Card, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from polybot_device.audio.filerig import FileRig
+
+    rig = FileRig(tmp_path / "rig")  # real libasound sees the rig's PCMs
+    monkeypatch.setenv("ALSA_CONFIG_PATH", rig.env()["ALSA_CONFIG_PATH"])
+    card.put("polybot.yaml", GOOD_CONFIG)
+
+    assert card.run().returncode == 0
+    listing = (card.boot / "polybot-devices.txt").read_text()
+    assert "Microphones (capture)" in listing and "polybot_mic" in listing and "polybot_speaker" in listing
+    assert b"\r\n" in (card.boot / "polybot-devices.txt").read_bytes(), "readable in Notepad"
+    assert card.commands(settle=True)[0] == "udev-settle", "USB cards are enumerated before listing"
+    assert not list(card.boot.glob(".*")), "no temporary file left behind"
