@@ -26,6 +26,8 @@ class State(enum.Enum):
     MIC_MISSING = "mic-missing"
     SPEAKER_MISSING = "speaker-missing"
     AUTH_ERROR = "auth-error"
+    BUDGET_SPENT = "budget-spent"
+    CLOCK_UNSET = "clock-unset"
 
     @property
     def words(self) -> str:
@@ -41,8 +43,10 @@ _WORDS = {
     State.SPEAKING: "Speaking the translation",
     State.OFFLINE: "Offline: reconnecting",
     State.MIC_MISSING: "Microphone missing: waiting for it",
-    State.SPEAKER_MISSING: "Speaker missing: waiting for it",
+    State.SPEAKER_MISSING: "Speaker not working: opening it again",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
+    State.BUDGET_SPENT: "Daily budget reached: translation paused until midnight",
+    State.CLOCK_UNSET: "Clock not set: waiting for time sync",
 }
 
 
@@ -52,6 +56,7 @@ class Link(enum.Enum):
     UP = "up"  # session configured, audio flowing
     OFFLINE = "offline"  # was up or failed, retrying
     AUTH_ERROR = "auth-error"
+    CLOCK_UNSET = "clock-unset"  # TLS says the certificate is not valid yet: our clock is behind
 
 
 class Activity(enum.Enum):
@@ -68,6 +73,8 @@ class Facts:
     speaker_present: bool = True
     activity: Activity = Activity.IDLE
     detail: str = ""
+    budget_spent: bool = False
+    """Today's estimated cost reached cost.daily_limit: no audio is sent."""
 
 
 Listener = Callable[[State, Facts], None]
@@ -98,6 +105,18 @@ class StatusModel:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def device(self, present: bool, detail: str, *, speaker: bool) -> None:
+        """The mic (or, with ``speaker``, the speaker) came or went. Both share the one detail: a
+        missing device's reason is shown, the mic's outranking the speaker's as its state does;
+        when one comes back the other's reason stays while that one is still missing."""
+        f = self._facts
+        mic_present = f.mic_present if speaker else present
+        other_missing = not f.mic_present if speaker else not f.speaker_present
+        keep_shown = other_missing if present else speaker and not mic_present
+        shown = f.detail if keep_shown else "" if present else detail
+        self.update(mic_present=mic_present, speaker_present=present if speaker else f.speaker_present,
+                    detail=shown)
+
     def update(self, **changes: object) -> None:
         facts = Facts(**{**self._facts.__dict__, **changes})
         if facts == self._facts:
@@ -127,10 +146,14 @@ def derive_state(f: Facts) -> State:
     if f.activity is Activity.SPEAKING:
         # Audio already received keeps playing through a drop: show what the person hears.
         return State.SPEAKING
+    if f.budget_spent:  # what is wrong with the link does not matter while nothing may be sent
+        return State.BUDGET_SPENT
     if f.link in (Link.DOWN, Link.CONNECTING):
         return State.CONNECTING
     if f.link is Link.OFFLINE:
         return State.OFFLINE
+    if f.link is Link.CLOCK_UNSET:
+        return State.CLOCK_UNSET
     if f.activity is Activity.HEARING:
         return State.HEARING
     return State.LISTENING

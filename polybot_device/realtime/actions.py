@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from ..cost.usage import ResponseUsage, TranscriptionUsage
 from ..state import Activity
 
 
@@ -88,6 +89,20 @@ class ResponseFinished:
 
 
 @dataclass(frozen=True)
+class UsageReported:
+    """A response.done carried usage: what that response will be billed for."""
+
+    usage: ResponseUsage
+
+
+@dataclass(frozen=True)
+class TranscriptionUsed:
+    """Input transcription reported its own usage (billed by its own model's prices)."""
+
+    usage: TranscriptionUsage
+
+
+@dataclass(frozen=True)
 class Transcript:
     role: str  # "heard" (the person) or "translated" (the model's speech)
     text: str
@@ -103,5 +118,5 @@ class SessionOver:
 
 
 Action = (Send | Play | SessionLive | SetActivity | SpeechStarted | UtteranceEnded | ResponseFinished
-          | Transcript | SessionOver | InputTranslated)
+          | Transcript | SessionOver | UsageReported | TranscriptionUsed | InputTranslated)
 """Everything a protocol machine can ask for. The link sends the Sends itself and hands the rest on."""

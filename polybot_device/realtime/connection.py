@@ -4,8 +4,9 @@ This module owns the socket and nothing else. What an event means is the protoco
 (:mod:`.session`); what to keep while offline is the outbox's (:mod:`.outbox`); sending audio is
 the sender's (:mod:`.sender`). Every failure ends in the same place, :meth:`RealtimeLink.run`'s
 loop, which chooses the delay by cause: refused key -> ``api.auth_retry_s`` and the key is read
-again; 429 -> the server's Retry-After; anything else -> exponential backoff with full jitter,
-reset after a session that went live.
+again; 429 -> the server's Retry-After; a clock behind the certificate -> a short wait that ends
+as soon as the clock is set; anything else -> exponential backoff with full jitter, reset after
+a session that went live.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..config import ApiConfig, session_uri, uses_tls
 from ..state import Link, StatusModel
 from . import decoding
 from .actions import Action, Send, SessionLive, SessionOver
-from .backoff import Backoff
+from .backoff import CLOCK_RETRY_S, Backoff, until_clock_steps
 from .failures import Cause, Outcome, close_words, ended_by_server, rejected, unreachable
 from .keepalive import keep_alive
 from .outbox import Outbox
@@ -86,6 +87,11 @@ class RealtimeLink:
     def response_open(self) -> bool:
         return self._protocol is not None and self._protocol.response_open
 
+    @property
+    def audio_bytes_sent(self) -> int:
+        """Audio append messages handed to the socket since start, in bytes (upstream data)."""
+        return self._sender.sent_bytes
+
     def audio_ready(self) -> None:
         """New audio is in the outbox; the sender sends it if a session is live."""
         self._sender.audio_ready()
@@ -144,13 +150,16 @@ class RealtimeLink:
             if not outcome.went_live and outcome.words != logged:
                 log.warning("cannot connect: %s; retrying in %.1f s", outcome.words, delay)
                 logged = outcome.words
-            await asyncio.sleep(delay)
+            await (until_clock_steps(delay) if outcome.cause is Cause.CLOCK else asyncio.sleep(delay))
 
     def _retry_delay(self, outcome: Outcome) -> float:
         """Shows the outage (or the refused key) and says how long to wait before the next try."""
         if outcome.auth:
             self._status.update(link=Link.AUTH_ERROR, detail=outcome.words)
             return self._api.auth_retry_s
+        if outcome.cause is Cause.CLOCK:  # not an outage: retried soon, and at once when the clock is set
+            self._status.update(link=Link.CLOCK_UNSET, detail=outcome.words)
+            return CLOCK_RETRY_S
         if outcome.immediate:  # a swap (rollover, expiry, mode change) is not an outage
             delay = 0.0
         else:
