@@ -34,6 +34,7 @@ from .modes import Selection
 from .realtime import events as ev
 from .realtime.actions import (
     Action,
+    InputTranslated,
     Play,
     ResponseFinished,
     ResponseStatus,
@@ -180,6 +181,8 @@ class Translator:
             case SetActivity():
                 if self.status.facts.activity is not Activity.SPEAKING:
                     self.status.update(activity=action.activity)
+            case InputTranslated():
+                self.outbox.input_translated(action.position_ms)
             case UtteranceEnded():
                 self._server_hearing(False)
                 self._speech_ended_at = time.monotonic()
@@ -334,15 +337,12 @@ class Translator:
         """The capture thread logs the details once; the state model shows them. A mic that vanished
         mid-sentence leaves the server's VAD waiting for the end of the turn until it is back: the
         silence sent here ends the turn now, so what was said is translated now."""
-        self.status.update(mic_present=present, detail="" if present else detail)
+        self.status.device(present, detail, speaker=False)
         if not present:
             self.outbox.append(bytes(BYTES_PER_MS * (self.config.vad.silence_duration_ms + 500)))
             self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
-        """The playback thread logs and retries (audio meanwhile is dropped); the state shows it.
-        The mic's reason outranks the speaker's in ``detail``, as its state does."""
-        mic_ok = self.status.facts.mic_present
-        self.status.update(speaker_present=present,
-                           **({"detail": "" if present else detail} if mic_ok else {}))
-
+        """The playback thread logs and retries (audio meanwhile is dropped); the status shows the
+        speaker missing, so STATUS= and the LED never say Ready while nothing can be heard."""
+        self.status.device(present, detail, speaker=True)

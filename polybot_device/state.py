@@ -105,6 +105,18 @@ class StatusModel:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def device(self, present: bool, detail: str, *, speaker: bool) -> None:
+        """The mic (or, with ``speaker``, the speaker) came or went. Both share the one detail: a
+        missing device's reason is shown, the mic's outranking the speaker's as its state does;
+        when one comes back the other's reason stays while that one is still missing."""
+        f = self._facts
+        mic_present = f.mic_present if speaker else present
+        other_missing = not f.mic_present if speaker else not f.speaker_present
+        keep_shown = other_missing if present else speaker and not mic_present
+        shown = f.detail if keep_shown else "" if present else detail
+        self.update(mic_present=mic_present, speaker_present=present if speaker else f.speaker_present,
+                    detail=shown)
+
     def update(self, **changes: object) -> None:
         facts = Facts(**{**self._facts.__dict__, **changes})
         if facts == self._facts:
@@ -129,7 +141,7 @@ def derive_state(f: Facts) -> State:
         return State.AUTH_ERROR
     if not f.mic_present:
         return State.MIC_MISSING
-    if not f.speaker_present:
+    if not f.speaker_present:  # translations would go nowhere: "Ready" would be a lie
         return State.SPEAKER_MISSING
     if f.activity is Activity.SPEAKING:
         # Audio already received keeps playing through a drop: show what the person hears.

@@ -48,13 +48,18 @@ class WifiSettings:
     hidden: bool
 
 
+def _text(data: bytes) -> str:
+    """Notepad's choices: UTF-8 with a byte-order mark, or "Unicode" (UTF-16 with its own mark)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
 def parse(data: bytes) -> WifiSettings:
     if len(data) > MAX_FILE_BYTES:
         raise WifiFileError(f"polybot-wifi.txt is {len(data)} bytes: not a Wi-Fi settings file")
-    if data.startswith(b"\xef\xbb\xbf"):  # Windows Notepad's UTF-8 byte-order mark
-        data = data[3:]
     try:
-        text = data.decode("utf-8")
+        text = _text(data)
     except UnicodeDecodeError:
         raise WifiFileError("polybot-wifi.txt is not UTF-8 text: save it as UTF-8") from None
     values: dict[str, str] = {}

@@ -3,6 +3,7 @@ auth-error state with slow retries, never a crash, and the key never reaches a l
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -40,6 +41,37 @@ def test_key_command_failures_say_what_without_leaking(tmp_path, body, words):
     assert words in str(err.value)
     assert "dev-token-123" not in str(err.value)
     assert time.monotonic() - started < 3
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0): only a running process counts
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_hung_key_command_is_killed_with_the_children_it_started(tmp_path):
+    pids = tmp_path / "pids"
+    body = f"sleep 300 & echo $! > {pids}\n(sleep 300; echo late) &\nwait\n"  # children hold stdout open
+    with pytest.raises(KeyCommandFailed, match="within 0.5 s"):
+        run_key_command([script(tmp_path / "k", body)], 0.5)
+    child = int(pids.read_text())
+    eventually(lambda: not alive(child), timeout=5, what="the key command's child was killed")
+
+
+def test_a_key_command_that_never_stops_printing_is_cut_off_not_buffered(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(KeyCommandFailed, match="printed more than 64 KiB"):
+        run_key_command(["/usr/bin/yes", "ek_" + "x" * 1000], 30)
+    assert time.monotonic() - started < 5  # cut at 64 KiB, not when the timeout came
+
+
+def test_endless_stderr_keeps_only_its_last_line(tmp_path):
+    body = "head -c 50000000 /dev/zero | tr '\\0' 'e' >&2; echo >&2; echo 'the real reason' >&2; exit 4\n"
+    with pytest.raises(KeyCommandFailed, match="status 4: the real reason"):
+        run_key_command([script(tmp_path / "k", body)], 30)
 
 
 def test_a_missing_program_is_a_config_error_and_the_command_is_not_run_at_startup(tmp_path):

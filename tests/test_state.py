@@ -29,6 +29,11 @@ UP = dict(started=True, link=Link.UP)
     (Facts(started=True, link=Link.OFFLINE, mic_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.AUTH_ERROR, mic_present=False), State.AUTH_ERROR),
     (Facts(started=True, link=Link.AUTH_ERROR, activity=Activity.SPEAKING), State.AUTH_ERROR),
+    # Nothing can be heard: not "Ready", whatever the link and the conversation are doing.
+    (Facts(**UP, speaker_present=False), State.SPEAKER_MISSING),
+    (Facts(**UP, speaker_present=False, activity=Activity.SPEAKING), State.SPEAKER_MISSING),
+    (Facts(started=True, link=Link.OFFLINE, speaker_present=False), State.SPEAKER_MISSING),
+    (Facts(**UP, mic_present=False, speaker_present=False), State.MIC_MISSING),
     # The clock is behind the certificate: not an outage, its own state (and LED pattern).
     (Facts(started=True, link=Link.CLOCK_UNSET), State.CLOCK_UNSET),
     (Facts(started=True, link=Link.CLOCK_UNSET, mic_present=False), State.MIC_MISSING),
@@ -84,3 +89,17 @@ def test_a_broken_listener_does_not_silence_the_others_and_an_unsubscribed_one_h
     assert heard == [State.STARTING, State.LISTENING]
     assert gone == [State.STARTING]
     assert "LED driver gone" in caplog.text
+
+
+def test_the_missing_mics_reason_outranks_the_speakers_and_the_other_reason_stays_when_one_returns():
+    status = StatusModel()
+    status.update(started=True, link=Link.UP)
+    status.device(False, "speaker gone", speaker=True)
+    assert (status.state, status.facts.detail) == (State.SPEAKER_MISSING, "speaker gone")
+    status.device(False, "mic gone", speaker=False)
+    status.device(False, "speaker still gone", speaker=True)
+    assert (status.state, status.facts.detail) == (State.MIC_MISSING, "mic gone")
+    status.device(True, "", speaker=True)
+    assert (status.state, status.facts.detail) == (State.MIC_MISSING, "mic gone")
+    status.device(True, "", speaker=False)
+    assert (status.state, status.facts.detail) == (State.LISTENING, "")

@@ -101,7 +101,7 @@ import_wifi() {
         log "$(cat "$errors")"
         write_error <"$errors"
         rm -f "$tmp" "$errors"
-        return 0
+        return 0  # unusable: the error file says why; the file is wiped all the same (a password)
     fi
     rm -f "$errors"
     install -d -m 0755 "$nm_dir"

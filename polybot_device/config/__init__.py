@@ -20,6 +20,7 @@ from .controls import (
     parse_colour,
 )
 from .cost import ContextConfig, CostConfig, PricesConfig
+from .endpoint import session_uri, uses_tls
 from .layers import LayeredConfig, load_config, load_layered
 from .reload import reloadable
 from .render import all_key_paths, annotated_yaml, field_docs
@@ -47,5 +48,5 @@ __all__ = [
     "GesturesConfig", "LanguageLedConfig", "LayeredConfig", "LoggingConfig", "MetricsConfig", "Mode",
     "PrivacyConfig", "StatusLedConfig", "VadConfig", "VoiceGateConfig", "all_key_paths", "annotated_yaml",
     "check_api_url", "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config",
-    "parse_controls", "reloadable",
+    "parse_controls", "reloadable", "session_uri", "uses_tls",
 ]

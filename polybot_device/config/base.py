@@ -16,8 +16,10 @@ class ConfigError(Exception):
     """A configuration problem; the message names the key path (or the file) and the bad value."""
 
 
-def bounded(default: Any, *, min: float | None = None, max: float | None = None) -> Any:
-    """A numeric field with the range validation enforces (``min``/``max`` inclusive)."""
+def bounded(default: Any, *, min: float | None = None, max: float) -> Any:
+    """A numeric field with the range validation enforces (``min``/``max`` inclusive). The maximum
+    is not optional: a config file is hostile input, and a timing key of ``1e300`` (or ``.inf``)
+    would stall a timer for ever or switch a watchdog off."""
     return field(default=default, metadata={"min": min, "max": max})
 
 

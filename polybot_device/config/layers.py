@@ -14,7 +14,8 @@ never the main file. The merge is YAML-level, before validation:
   and the file that set it (``/etc/polybot/conf.d/10-site.yaml: languages[1]: ...``).
 
 Each leaf remembers which file set it, for ``check-config``. Every problem raises
-:class:`ConfigError`, so the daemon exits 78 on any of them, the drop-ins' own included.
+:class:`ConfigError`, so the daemon exits 78 on any of them, the drop-ins' own included; each file
+is read within the bounds of :mod:`.yamlfile` (size, nesting, alias expansion, regular files only).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .base import ConfigError
 from .schema import Config
 from .validate import parse_config
+from .yamlfile import parse_yaml, read_text
 
 DROPIN_DIR = "conf.d"
 DEFAULT = "default"
@@ -102,16 +102,7 @@ def read_layers(path: Path) -> list[Layer]:
 
 def _read(path: Path, name: str) -> Layer:
     kind = "config file" if "/" not in name else "drop-in"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {kind} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read {kind}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
+    data = parse_yaml(read_text(path, kind), str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):

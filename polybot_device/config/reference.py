@@ -24,7 +24,7 @@ DEFAULT_DOC = "docs/configuration.md"
 
 
 def markdown_table() -> str:
-    lines = ["| key | default | meaning |", "|---|---|---|"]
+    lines = ["| key | default | range | meaning |", "|---|---|---|---|"]
     lines.extend(_rows(Config, ""))
     return "\n".join(lines)
 
@@ -38,7 +38,16 @@ def _rows(cls: type, prefix: str) -> typing.Iterator[str]:
         if is_dataclass(hints[f.name]):
             yield from _rows(hints[f.name], path + ".")
             continue
-        yield f"| `{path}` | `{_yaml(getattr(instance, f.name))}` | {docs.get(f.name, '').replace('|', '/')} |"
+        meaning = docs.get(f.name, "").replace("|", "/")
+        yield f"| `{path}` | `{_yaml(getattr(instance, f.name))}` | {_range(f.metadata)} | {meaning} |"
+
+
+def _range(meta: typing.Mapping[str, typing.Any]) -> str:
+    """The bounds validation enforces (every number has both: see config.base.bounded)."""
+    low, high = meta.get("min"), meta.get("max")
+    if low is None and high is None:
+        return ""
+    return f"{'' if low is None else f'{low:g}'} – {high:g}"
 
 
 def _yaml(value: object) -> str:

@@ -50,21 +50,21 @@ class ApiConfig:
     """Server-side noise reduction: far_field (gadget on a desk), near_field (headset) or off."""
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     """For reasoning models only (gpt-realtime-2*): a translator wants 'minimal'. null: not sent."""
-    connect_timeout_s: float = bounded(10.0, min=0.5)
+    connect_timeout_s: float = bounded(10.0, min=0.5, max=120.0)
     """Give up on one connection attempt (TCP + TLS + handshake) after this long."""
-    ping_interval_s: float = bounded(5.0, min=0.5)
+    ping_interval_s: float = bounded(5.0, min=0.5, max=300.0)
     """WebSocket ping period; with ping_timeout_s it bounds how long a dead Wi-Fi goes unnoticed."""
-    ping_timeout_s: float = bounded(5.0, min=0.5)
+    ping_timeout_s: float = bounded(5.0, min=0.5, max=300.0)
     """A pong not back within this long means the connection is dead (half-open)."""
-    backoff_initial_s: float = bounded(0.5, min=0.05)
+    backoff_initial_s: float = bounded(0.5, min=0.05, max=60.0)
     """First reconnect delay; doubles per failure (full jitter) up to backoff_max_s."""
-    backoff_max_s: float = bounded(10.0, min=0.1)
+    backoff_max_s: float = bounded(10.0, min=0.1, max=600.0)
     """Cap of the reconnect delay."""
-    auth_retry_s: float = bounded(60.0, min=1.0)
+    auth_retry_s: float = bounded(60.0, min=1.0, max=3600.0)
     """Delay between attempts while the key is refused (a refused key does not fix itself)."""
-    session_rollover_s: float = bounded(3300.0, min=10.0)
+    session_rollover_s: float = bounded(3300.0, min=10.0, max=3600.0)
     """Sessions end after 60 min: past this age, start a fresh one at the next quiet moment."""
-    response_stall_s: float = bounded(20.0, min=1.0)
+    response_stall_s: float = bounded(20.0, min=1.0, max=600.0)
     """A response with no server event for this long is cancelled, never left hanging."""
 
 
@@ -136,7 +136,8 @@ class AudioConfig:
     echo_tail_ms: int = bounded(300, min=0, max=5000)
     """How long the gate stays shut after playback ends (room echo)."""
     outage_buffer_s: float = bounded(15.0, min=0.0, max=600.0)
-    """Mic audio kept while offline and sent after the reconnect; the oldest goes past this."""
+    """Mic audio kept while offline and sent after the reconnect; the oldest goes past this. 0: none
+    (live audio still goes out; half a second is always held for the sender)."""
     voice_gate: VoiceGateConfig = field(default_factory=VoiceGateConfig)
 
 

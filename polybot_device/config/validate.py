@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import enum
 import ipaddress
+import math
 import re
 import types
 import typing
@@ -17,8 +18,12 @@ from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from websockets.exceptions import InvalidURI
+from websockets.uri import parse_uri
+
 from .base import ConfigError, show
 from .controls import ControlsConfig
+from .endpoint import session_uri
 from .schema import Config, Mode
 
 if TYPE_CHECKING:
@@ -108,6 +113,8 @@ def _scalar(tp: Any, value: Any, path: str, meta: Any) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {show(value)}")
+        if not math.isfinite(value):  # YAML's .nan and .inf: NaN compares false with every bound
+            raise ConfigError(f"{path}: expected {_describe_number('a number', meta)}, got {show(value)}")
         return _check_range(float(value), path, meta, "a number")
     if tp is str:
         if not isinstance(value, str) or not value.strip():
@@ -160,15 +167,19 @@ def _check_cross_fields(config: Config) -> None:
 
 
 def check_api_url(url: str) -> None:
-    """TLS is not optional: plain ws:// is only for a simulator on this machine's loopback."""
+    """TLS is not optional: plain ws:// is only for a simulator on this machine's loopback. The
+    URLs the link will open are parsed here by websockets itself, so check-config refuses what
+    the daemon could not connect to (a bad port, a fragment) instead of a crash or retry loop."""
     parts = urlsplit(url)
-    if parts.scheme == "wss" and parts.hostname:
-        return
-    if parts.scheme == "ws" and parts.hostname and is_loopback(parts.hostname):
-        return
-    raise ConfigError(
-        f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {url!r}"
-    )
+    scheme = parts.scheme.lower()
+    if not ((scheme == "wss" and parts.hostname)
+            or (scheme == "ws" and parts.hostname and is_loopback(parts.hostname))):
+        raise ConfigError(f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {url!r}")
+    for path in ("", "/translations"):
+        try:
+            parse_uri(session_uri(url, path, "model"))
+        except (InvalidURI, ValueError, UnicodeError) as exc:
+            raise ConfigError(f"api.url: not a URL a WebSocket can be opened on ({exc}), got {url!r}") from None
 
 
 def is_loopback(host: str) -> bool:

@@ -13,10 +13,10 @@ import signal
 import warnings
 from pathlib import Path
 
-import yaml
 from gpiozero.exc import GPIOZeroError
 
 from ..config import ConfigError, ControlsConfig, parse_controls
+from ..config.yamlfile import parse_yaml, read_text
 from .gpio import fallback_reasons, is_a_pi
 from .lights import StatusLight
 
@@ -70,9 +70,9 @@ def read_controls(config_path: str | Path) -> ControlsConfig:
     """The ``controls:`` section of a config that may be broken elsewhere; the defaults if unusable."""
     path = Path(config_path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        log.warning("%s: cannot read (%s): using the default pins", path, exc)
+        text = read_text(path, "config file")
+    except ConfigError as exc:
+        log.warning("%s: using the default pins", exc)
         return ControlsConfig()
     data = _load(text)
     if data is _BROKEN:  # a syntax error somewhere: try the controls block on its own
@@ -94,8 +94,8 @@ _BROKEN = object()
 
 def _load(text: str) -> object:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return parse_yaml(text, "config file")
+    except ConfigError:  # a syntax error, or past a bound (an alias bomb must not hang the LED)
         return _BROKEN
 
 

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from ..apikey import KeySource, KeyUnavailable
-from ..config import Config, is_loopback
+from ..config import Config, is_loopback, uses_tls
 from ..modes import Selection
 from ..realtime import decoding
 from ..realtime.actions import Action, Send, SessionOver
@@ -97,7 +97,7 @@ async def _handshake(config: Config, keys: KeySource) -> Handshake:
 
 
 def _link_ok(config: Config) -> Finding:
-    if config.api.url.startswith("wss:"):
+    if uses_tls(config.api.url):
         return Finding("connection", Verdict.PASS, "TCP and TLS to the API: certificate verified")
     return Finding("connection", Verdict.PASS, "plain ws:// to the loopback simulator (no TLS)")
 

@@ -3,7 +3,8 @@ update tools act on (these codes are this command's own; the daemon's stay 0/78/
 
     0  healthy: a session with the API is up and the microphone delivers audio
     1  running but degraded: connecting, offline, microphone missing or silent, key refused
-    2  not running: no state file, its process is gone, or it is stale (the daemon hangs)
+    2  not running: no state file, its process is gone, or it is stale (the daemon hangs); or
+       unknown: a field of the file holds a value of the wrong type, NaN or infinity
 
 It only reads the state file (:mod:`.runtime_state`); it never talks to the daemon or the network,
 so it is quick and safe to run every few seconds (Docker/balena HEALTHCHECK, a Mender or RAUC
@@ -13,6 +14,7 @@ hook). Liveness of the pid is checked with ``kill(pid, 0)``: run it in the daemo
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,9 +35,35 @@ class Verdict:
     reason: str
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "pid": (int,), "boottime_s": (int, float), "heartbeat_s": (int, float), "boot_id": (str,),
+    "state": (str,), "status": (str,), "detail": (str,), "link": (str,), "mic_present": (bool,),
+    "speaker_present": (bool,),
+    "busy": (bool,), "audio_age_s": (int, float, type(None)), "session_age_s": (int, float, type(None)),
+    "utterances_translated": (int,),
+}
+"""What each field the verdict reads must be. The file is trusted no further than this: a hand-
+edited or half-corrupted one (a string for a number, NaN, which compares false with every limit
+and so looked healthy) gives a clear verdict, never a traceback."""
+
+
+def _bad_field(state: Mapping[str, Any]) -> str | None:
+    for name, types in _TYPES.items():
+        if name not in state:
+            continue
+        value = state[name]
+        wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if wrong or (isinstance(value, float) and not math.isfinite(value)):
+            return name
+    return None
+
+
 def assess(state: Mapping[str, Any], *, now_boottime_s: float, this_boot: str,
            pid_alive: Callable[[int], bool]) -> Verdict:
     """The verdict for one state file's content (pure: the clock and pid check are passed in)."""
+    bad = _bad_field(state)
+    if bad is not None:
+        return Verdict(DOWN, f"unknown: the state file's field '{bad}' does not hold a valid value")
     pid = state.get("pid")
     if not isinstance(pid, int) or not pid_alive(pid):
         return Verdict(DOWN, f"not running: process {pid} is gone (its state file was left behind)")

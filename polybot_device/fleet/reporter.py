@@ -171,6 +171,7 @@ class FleetReporter:
             "detail": facts.detail,
             "link": facts.link.value,
             "mic_present": facts.mic_present,
+            "speaker_present": facts.speaker_present,
             "activity": facts.activity.value,
             "audio_age_s": None if self._mic_seen_at is None else round(now - self._mic_seen_at, 3),
             "session_age_s": None if live_since is None else round(now - live_since, 1),

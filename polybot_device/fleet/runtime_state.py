@@ -13,7 +13,7 @@ with one key per line, so a shell script can also ``grep '"busy": true'``. Field
     heartbeat_s      the promised rewrite period
     state, status    State value ("listening") and the words STATUS= shows
     detail           why, for fault states ("network error: ...")
-    link, mic_present, activity   the facts the state was derived from
+    link, mic_present, speaker_present, activity   the facts the state was derived from
     audio_age_s      seconds since the last chunk from the microphone (null: none yet)
     session_age_s    seconds since the current API session went live (null: no session)
     busy             a translation is in progress (or ended less than fleet.busy_hold_s ago):

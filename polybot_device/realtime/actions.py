@@ -44,6 +44,14 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
+class InputTranslated:
+    """Interpreter mode: the server has translated the input up to ``position_ms`` of this
+    session's timeline (the ``elapsed_ms`` of its deltas). That audio is never sent again."""
+
+    position_ms: int
+
+
+@dataclass(frozen=True)
 class UtteranceEnded:
     """Committed by the server VAD: the person stopped; a response is coming. ``audio_end_ms``
     comes from speech_stopped (committed carries no position); 0 if there was none."""
@@ -110,5 +118,5 @@ class SessionOver:
 
 
 Action = (Send | Play | SessionLive | SetActivity | SpeechStarted | UtteranceEnded | ResponseFinished
-          | Transcript | SessionOver | UsageReported | TranscriptionUsed)
+          | Transcript | SessionOver | UsageReported | TranscriptionUsed | InputTranslated)
 """Everything a protocol machine can ask for. The link sends the Sends itself and hands the rest on."""

@@ -18,13 +18,12 @@ import ssl
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from ..apikey import ApiKey, KeySource, KeyUnavailable
-from ..config import ApiConfig
+from ..config import ApiConfig, session_uri, uses_tls
 from ..state import Link, StatusModel
 from . import decoding
 from .actions import Action, Send, SessionLive, SessionOver
@@ -308,7 +307,7 @@ async def open_socket(api: ApiConfig, kind: SessionKind, key: ApiKey) -> ClientC
     refused handshake; see failures.rejected / unreachable for their meaning)."""
     auth = {"api-key": key.value} if api.auth_header == "api-key" else {"Authorization": f"Bearer {key.value}"}
     return await connect(
-        f"{api.url}{kind.path}?{urlencode({'model': kind.model})}",
+        session_uri(api.url, kind.path, kind.model),
         additional_headers=auth,
         open_timeout=api.connect_timeout_s,
         ping_interval=None,  # our own keepalive: see keepalive.py
@@ -316,6 +315,6 @@ async def open_socket(api: ApiConfig, kind: SessionKind, key: ApiKey) -> ClientC
         close_timeout=0.5,
         max_size=MAX_FRAME_BYTES,
         compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
-        ssl=ssl.create_default_context() if api.url.startswith("wss:") else None,
+        ssl=ssl.create_default_context() if uses_tls(api.url) else None,
         user_agent_header="polybot-device",
     )

@@ -23,10 +23,16 @@ from dataclasses import dataclass
 
 from ..audio.wire import BYTES_PER_MS
 
+LIVE_SLACK_MS = 500
+"""``pending`` always holds at least this much, whatever ``capacity_ms`` says: while a session is
+live, audio waits there between two wake-ups of the sender, so a bound of 0 (``outage_buffer_s:
+0``, "keep nothing while offline") must not drop the live audio before it is sent."""
+
 
 class Outbox:
     def __init__(self, capacity_ms: int, lead_ms: int = 1000) -> None:
         self.capacity_ms = capacity_ms
+        self._pending_limit = max(capacity_ms, LIVE_SLACK_MS) * BYTES_PER_MS
         self.lead_ms = lead_ms
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
@@ -46,8 +52,7 @@ class Outbox:
     def append(self, chunk: bytes) -> None:
         self._pending.append(chunk)
         self._pending_bytes += len(chunk)
-        limit = self.capacity_ms * BYTES_PER_MS
-        while self._pending_bytes > limit and self._pending:
+        while self._pending_bytes > self._pending_limit and self._pending:
             old = self._pending.popleft()
             self._pending_bytes -= len(old)
             self.dropped_ms += len(old) / BYTES_PER_MS
@@ -82,6 +87,16 @@ class Outbox:
         if position_ms > self._heard_ms:
             self._heard_ms = position_ms
             self._trim()
+
+    def input_translated(self, position_ms: float) -> None:
+        """Interpreter mode: the server translated the stream up to ``position_ms``. Continuous
+        interpretation has no utterances to answer, so this is what settles audio there: nothing
+        before it is sent again (a re-sent second of it would be spoken twice). A position past
+        what was sent (a confused or hostile server) counts only up to what was sent."""
+        position_ms = min(position_ms, self._sent_ms)
+        self._settled_ms = max(self._settled_ms, position_ms)
+        self.server_heard(position_ms)
+        self._trim()
 
     def utterance_started(self, audio_start_ms: int) -> None:
         self._open_utterances.append(_Utterance(audio_start_ms))

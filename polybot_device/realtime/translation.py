@@ -17,7 +17,7 @@ from ..audio.wire import BYTES_PER_MS, WIRE_RATE_HZ
 from ..config import Config
 from . import decoding
 from . import events as ev
-from .actions import Action, Play, Send, SessionLive, SessionOver, Transcript
+from .actions import Action, InputTranslated, Play, Send, SessionLive, SessionOver, Transcript
 from .protocol import SessionUpdates
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class TranslationProtocol(SessionUpdates):
         self.playing_item_id: str | None = None
         self._heard: list[str] = []
         self._said: list[str] = []
+        self._translated_ms = 0
 
     def interrupt(self, played_ms: int) -> list[Action]:
         return []  # nothing to truncate: the stream simply goes on
@@ -71,9 +72,9 @@ class TranslationProtocol(SessionUpdates):
             self.live = True
             return [SessionLive()]
         if kind == "session.output_audio.delta":
-            return self._audio(event)
+            return self._audio(event) + self._progress(event)
         if kind == "session.output_transcript.delta":
-            return self._fragment(event, self._said, "translated")
+            return self._fragment(event, self._said, "translated") + self._progress(event)
         if kind == "session.input_transcript.delta":
             return self._fragment(event, self._heard, "heard")
         if kind == "session.closed":
@@ -100,6 +101,15 @@ class TranslationProtocol(SessionUpdates):
         pcm = _as_wire(pcm, event.get("sample_rate"), event.get("channels"))
         self.playing_item_id = self.ITEM_ID
         return [Play(self.ITEM_ID, pcm)] if pcm else []
+
+    def _progress(self, event: dict[str, Any]) -> list[Action]:
+        """Output events carry ``elapsed_ms``: the input position the output was made from. Only
+        output counts (an input transcript is not yet a translation); only a step forward."""
+        elapsed = event.get("elapsed_ms")
+        if isinstance(elapsed, bool) or not isinstance(elapsed, int) or elapsed <= self._translated_ms:
+            return []
+        self._translated_ms = elapsed
+        return [InputTranslated(elapsed)]
 
     def _fragment(self, event: dict[str, Any], parts: list[str], role: str) -> list[Action]:
         delta = event.get("delta")

@@ -42,3 +42,43 @@ def test_example_config_is_valid_and_documents_every_key():
     for path in all_key_paths():
         leaf = path.split(".")[-1]
         assert f"{leaf}:" in text, f"{path} is not documented in {EXAMPLE.name}"
+
+
+@pytest.mark.parametrize("section,key,value", [
+    ("api", "ping_timeout_s", float("inf")),   # would switch half-open detection off
+    ("api", "backoff_max_s", float("nan")),    # 'retrying in nan s'
+    ("api", "connect_timeout_s", float("-inf")),
+    ("api", "response_stall_s", 1e300),
+    ("api", "auth_retry_s", 1e9),
+    ("audio", "outage_buffer_s", float("nan")),
+    ("vad", "threshold", float("nan")),
+])
+def test_nan_infinity_and_huge_timings_are_refused_with_the_range(section, key, value):
+    with pytest.raises(ConfigError) as err:
+        parse_config({section: {key: value}})
+    assert str(err.value).startswith(f"{section}.{key}: expected a number from "), err.value
+
+
+def numeric_fields(cls, prefix=""):
+    import typing
+    from dataclasses import fields, is_dataclass
+
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        tp = hints[f.name]
+        if isinstance(tp, type) and is_dataclass(tp):
+            yield from numeric_fields(tp, f"{prefix}{f.name}.")
+        elif int in typing.get_args(tp) or float in typing.get_args(tp) or tp in (int, float):
+            yield f"{prefix}{f.name}", f.metadata
+
+
+def test_every_number_in_the_config_has_a_finite_maximum():
+    import math
+
+    from polybot_device.config import Config
+
+    found = dict(numeric_fields(Config))
+    assert "api.ping_timeout_s" in found and "controls.button.pin" in found
+    unbounded = [path for path, meta in found.items()
+                 if meta.get("max") is None or not math.isfinite(meta["max"])]
+    assert not unbounded

@@ -109,6 +109,8 @@ def test_speaker_unplugged_mid_translation_recovers_and_plays_the_next_one(
     assert len(after) == 1 and after[0].startswith(SPEAKER_MISSING) and "No such device" in after[0], after
     g.say(1.1)  # spoken while the speaker is still missing
     g.sim.wait_for(lambda: g.tally().lost == 0, timeout=30)
+    after = [line for t, line in g.statuses() if t > unplugged_at]
+    assert len(after) == 1 and after[0].startswith(SPEAKER_MISSING), after
     opened = g.log().count("speaker 'polybot_speaker' open")
     replugged_at = time.monotonic()
     flag.unlink()

@@ -15,7 +15,7 @@ import pytest
 
 from polybot_device.realtime.backoff import CLOCK_RETRY_S
 from tests.faults.conftest import FAULT_API
-from tests.rig.timing import scaled
+from tests.rig.timing import eventually, scaled
 
 pytestmark = pytest.mark.faults
 
@@ -97,6 +97,16 @@ def test_outage_longer_than_the_buffer_keeps_the_newest_audio_and_says_once_how_
     # Everything captured between the cut and the reconnect, less what the buffer kept (and up to
     # ~1 s of unconfirmed audio from before the cut that went back into the buffer).
     assert restored_at - cut_at - buffer_s - 0.5 <= float(lines[0]) <= live_at - cut_at - buffer_s + 1.5
+
+
+def test_an_outage_buffer_of_zero_still_translates_what_is_said_while_online(start_gadget, report):
+    g = start_gadget(audio={"outage_buffer_s": 0})
+    g.healthy()
+    g.say(1.2)
+    tally = g.wait_translated(30)
+    report(fault="audio.outage_buffer_s: 0 (its documented minimum)", fed=len(tally.fed),
+           translated=tally.translated)
+    assert tally.lost == 0, tally
 
 
 def test_refused_connects_at_boot_do_not_delay_ready_and_recover_within_the_backoff_cap(start_gadget, proxy, report):
@@ -238,3 +248,31 @@ def test_untrusted_tls_certificate_is_retried_and_a_trusted_one_connects(start_g
     report(fault="TLS certificate not trusted, then fixed", recovery_s=round(recovered_s, 2),
            fed=len(tally.fed), translated=tally.translated)
     assert recovered_s < FAULT_API["backoff_max_s"] + 2
+
+
+def translated_frames(sim) -> list[int]:
+    """Per translation session, the 200 ms frames of speech the simulator translated."""
+    return [sum(e["type"] == "session.output_audio.delta" for e in list(s.events_sent))
+            for s in list(sim.sim.sessions) if s.kind == "translation"]
+
+
+def test_interpreter_mode_does_not_translate_heard_speech_twice_after_a_drop(start_gadget, sim, report):
+    # Continuous interpretation has no utterances to settle: what the server translated is known
+    # from the positions (elapsed_ms) its deltas carry, and only audio after that goes again.
+    g = start_gadget(mode="interpreter", languages=["en", "es"], audio={"echo_gate": False}, cues={"enabled": False})
+    g.live()
+    sim.options.drop_after_deltas = 8  # the link drops after 1.6 s of the speech was translated
+    live = g.live_sessions()
+    speech_s = 4.0
+    g.say(speech_s, lead_s=0.4, tail_s=1.0)
+    g.wait_live(live, timeout=15)
+    assert g.feeder.wait_idle(scaled(20))
+    eventually(lambda: translated_frames(sim), 10, "the rest of the speech translated after the reconnect",
+               until=lambda frames: sum(frames) >= speech_s / 0.2 - 1)
+    time.sleep(1.0)  # let anything sent twice come back too, then count
+    frames = translated_frames(sim)
+    report(fault="link dropped mid-speech in interpreter mode", fed_frames=int(speech_s / 0.2),
+           translated_frames=sum(frames), per_session=frames)
+    # a frame straddling the start or the end of the speech may count once more; a re-sent
+    # second of heard speech is 5 frames more
+    assert sum(frames) <= speech_s / 0.2 + 2, f"speech translated twice: {frames} frames per session"

@@ -34,6 +34,8 @@ def dead_pid() -> int:
     ({"state": "connecting", "status": "Connecting to the translation service", "link": "connecting"}, 1, "degraded"),
     ({"state": "auth-error", "status": "API key refused", "link": "auth-error"}, 1, "degraded: API key refused"),
     ({"state": "mic-missing", "status": "Microphone missing", "mic_present": False}, 1, "Microphone missing"),
+    ({"state": "speaker-missing", "status": "Speaker missing: waiting for it", "speaker_present": False}, 1,
+     "degraded: Speaker missing"),
     ({"audio_age_s": 12.0}, 1, "the microphone has delivered no audio (not for 12 s)"),
     ({"audio_age_s": None}, 1, "no audio (never)"),
     ({"speaking_over_a_drop": 1, "state": "speaking", "link": "offline"}, 1, "degraded"),
@@ -105,3 +107,24 @@ def test_a_refused_key_is_degraded_and_a_killed_daemon_is_not_running(sim, rig, 
     daemon.proc.wait(scaled(5))
     result = daemon.health()
     assert result.returncode == 2 and "is gone" in result.stdout
+
+
+@pytest.mark.parametrize("changes", [
+    {"boottime_s": "soon"}, {"audio_age_s": "NaN-ish"}, {"pid": "1"}, {"mic_present": "yes"},
+    {"utterances_translated": [1]}, {"status": {"a": 1}}, {"session_age_s": True},
+])
+def test_a_state_file_field_of_the_wrong_type_is_unknown_not_a_traceback(tmp_path, changes):
+    write_state(tmp_path, **changes)
+    code, line = health(tmp_path)
+    assert code == 2 and line.startswith("unknown: the state file's field "), line
+
+
+@pytest.mark.parametrize("field", ["audio_age_s", "boottime_s", "session_age_s"])
+def test_nan_or_infinity_in_the_state_file_is_never_healthy(tmp_path, field):
+    write_state(tmp_path)
+    path = tmp_path / "state.json"
+    document = json.loads(path.read_text())
+    document[field] = float("nan") if field != "session_age_s" else float("inf")
+    path.write_text(json.dumps(document))  # Python writes NaN / Infinity, and json.loads reads them
+    code, line = health(tmp_path)
+    assert code == 2 and f"'{field}'" in line, line

@@ -75,3 +75,33 @@ def test_unconfirmed_audio_is_bounded_by_the_capacity():
     send(box, 5000)
     box.session_lost()
     assert box.pending_ms == 1000
+
+
+def test_an_outage_buffer_of_zero_still_sends_live_audio():
+    # audio.outage_buffer_s: 0 (its documented minimum) means "keep nothing while offline",
+    # not "send nothing": the chunks the mic delivers between two sends must get through.
+    box = Outbox(capacity_ms=0)
+    box.append(CHUNK)
+    box.append(CHUNK)
+    assert box.take() == [CHUNK, CHUNK]
+    for _ in range(100):  # 2 s while offline: only the live slack is kept
+        box.append(CHUNK)
+    assert box.pending_ms <= 500
+
+
+def test_interpreter_audio_the_server_translated_is_not_sent_again():
+    box = Outbox(capacity_ms=15000, lead_ms=1000)
+    send(box, 3000)
+    box.server_heard(2000)       # a pong
+    box.input_translated(2400)   # the deltas' elapsed_ms: translated up to 2.4 s
+    box.session_lost()
+    assert box.pending_ms == 600  # only what was not translated yet; no lead before it
+
+
+def test_a_translated_position_past_what_was_sent_counts_only_what_was_sent():
+    box = Outbox(capacity_ms=15000)
+    send(box, 1000)
+    box.input_translated(10**9)
+    send(box, 400)
+    box.session_lost()
+    assert box.pending_ms == 400

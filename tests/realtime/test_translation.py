@@ -9,7 +9,7 @@ import pytest
 
 from polybot_device.config import parse_config
 from polybot_device.realtime import events as ev
-from polybot_device.realtime.actions import Play, Send, SessionLive, SessionOver, Transcript
+from polybot_device.realtime.actions import InputTranslated, Play, Send, SessionLive, SessionOver, Transcript
 from polybot_device.realtime.events import translation_append_json
 from polybot_device.realtime.translation import FRAME_BYTES, TranslationProtocol, translation_session_update
 from tests.validation import validate
@@ -135,3 +135,15 @@ def test_a_press_has_nothing_to_stop_on_the_server_the_stream_goes_on():
     assert protocol.interrupt(played_ms=300) == [] and protocol.abandon_response() == []
     (close,) = protocol.closing()
     assert isinstance(close, Send) and close.event["type"] == "session.close"
+
+
+def test_output_positions_say_how_far_the_input_was_translated_and_only_forward():
+    protocol, _ = make()
+    protocol.handle({"type": "session.updated"})
+    pcm = bytes(4800)
+    assert InputTranslated(400) in protocol.handle(audio_delta(pcm, elapsed_ms=400))
+    assert protocol.handle({**text_delta("output", "a"), "elapsed_ms": 400}) == []  # no step forward
+    assert protocol.handle({**text_delta("output", "b"), "elapsed_ms": 600}) == [InputTranslated(600)]
+    assert protocol.handle({**text_delta("input", "c"), "elapsed_ms": 800}) == []  # heard is not translated
+    for bad in ("800", 1.5e3, True, None, -5):
+        assert not any(isinstance(a, InputTranslated) for a in protocol.handle(audio_delta(pcm, elapsed_ms=bad)))

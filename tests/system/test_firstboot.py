@@ -10,6 +10,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
@@ -46,6 +47,7 @@ class Card:
         self.recorder.chmod(0o755)
         self.owner = pwd.getpwuid(os.geteuid()).pw_name
         self.group = grp.getgrgid(os.getegid()).gr_name
+        self.check_user = self.owner
         self.python = tmp / "python"
         self.python.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} \"$@\"\n")
         self.python.chmod(0o755)
@@ -72,7 +74,7 @@ class Card:
              "--python", str(self.python), "--wifi-country-cmd", f"{self.recorder} wifi-country",
              "--nm-state", str(self.nm_state), "--cmdline", str(self.cmdline), "--state-dir", str(self.state_dir),
              "--overlayroot-conf", str(self.overlayroot_conf), "--rpi-swap-dir", str(self.rpi_swap_dir),
-             "--proc-mounts", str(self.mounts),
+             "--proc-mounts", str(self.mounts), "--check-user", self.check_user,
              "--writable-paths-cmd", f"{REPO / 'systemd' / 'polybot-writable-paths'} --drop-in-dir "
                                      f"{self.drop_ins} --python {self.python} --user {self.owner}"],
             capture_output=True, text=True, timeout=60,
@@ -318,6 +320,66 @@ def test_a_metrics_file_in_the_config_becomes_writable_for_the_daemon(card: Card
     drop_in = (card.drop_ins / "40-writable-paths.conf").read_text()
     assert f"ReadWritePaths=-{metrics_dir}\n" in drop_in
     assert metrics_dir.is_dir()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_wifi_file_saved_by_a_windows_editor_is_imported(card: Card, encoding: str) -> None:
+    # Notepad: a byte order mark, CRLF line ends; "Unicode" is UTF-16 with its own mark
+    text = "ssid=Casa Pepe\r\npassword=secreto123\r\ncountry=ES\r\n"
+    (card.boot / "polybot-wifi.txt").write_bytes(text.encode(encoding))
+
+    out = card.run()
+
+    assert out.returncode == 0, out.stderr
+    conn = (card.nm / "polybot-wifi.nmconnection").read_text()
+    assert "ssid=Casa Pepe\n" in conn and "psk=secreto123\n" in conn
+    assert card.commands() == ["wifi-country ES"]
+    assert not (card.boot / "polybot-wifi.txt").exists()
+
+
+def test_an_unusable_wifi_file_is_explained_even_when_the_config_imports(card: Card) -> None:
+    card.put("polybot.yaml", GOOD_CONFIG)
+    card.put("polybot-wifi.txt", "SSID : Casa Pepe\npassword=secreto123\n")
+
+    out = card.run()
+
+    assert out.returncode == 0, out.stderr
+    assert (card.etc / "polybot.yaml").read_text() == GOOD_CONFIG
+    assert not (card.boot / "polybot-wifi.txt").exists()  # wiped all the same: it holds a password
+    report = (card.boot / "polybot-config-error.txt").read_text()
+    assert "polybot-wifi.txt" in report and "ssid=" in report
+    assert "secreto123" not in report
+
+
+def test_every_problem_of_one_boot_is_in_the_report(card: Card) -> None:
+    card.put("polybot.yaml", BAD_CONFIG)
+    card.put("polybot-wifi.txt", "password=only\n")
+    card.run()
+    report = (card.boot / "polybot-config-error.txt").read_text()
+    assert "polybot-wifi.txt" in report and "audio.input.rate" in report
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to the service user needs root")
+def test_the_config_is_checked_as_the_service_user_not_root(card: Card, tmp_path: Path) -> None:
+    import tempfile
+
+    public = Path(tempfile.mkdtemp())  # a CLI stand-in the unprivileged user may run
+    public.chmod(0o755)
+    stand_in = public / "polybot-device"
+    stand_in.write_text("#!/bin/sh\n"
+                        "echo \"checked as uid $(id -u) with caps $(grep CapEff /proc/self/status)\"\nexit 78\n")
+    stand_in.chmod(0o755)
+    card.cli = stand_in
+    card.check_user = "nobody"
+    card.put("polybot.yaml", GOOD_CONFIG)
+
+    try:
+        out = card.run()
+    finally:
+        shutil.rmtree(public)
+
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert f"checked as uid {nobody} with caps CapEff:\t0000000000000000" in out.stderr, out.stderr
 
 
 def test_the_sound_devices_are_listed_on_the_boot_partition(card: Card, tmp_path: Path,

@@ -96,6 +96,15 @@ def test_daemon_runs_under_the_units_own_sandbox(system: System) -> None:
     assert system.run("getent", "passwd", uid).stdout.startswith("polybot:")
 
 
+def test_memory_and_task_limits_are_in_force(system: System) -> None:
+    # What systemd loaded from the unit. This sandbox's systemd gets no cgroup controllers (no
+    # memory.max or pids.max files appear), so the kill itself is the kernel's, on the Pi.
+    props = dict(line.split("=", 1) for line in system.ctl(
+        "show", UNIT, "--property=MemoryMax,MemoryHigh,MemorySwapMax,TasksMax").stdout.splitlines())
+    assert props == {"MemoryMax": str(192 << 20), "MemoryHigh": str(160 << 20), "MemorySwapMax": "0",
+                     "TasksMax": "64"}, props
+
+
 def test_translates_under_the_units_sandbox(system: System) -> None:
     if not SAMPLE.exists():
         pytest.skip(f"{SAMPLE.relative_to(REPO)} is not in the package yet")

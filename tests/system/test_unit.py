@@ -75,6 +75,40 @@ def test_config_error_blinker_is_locked_down_too() -> None:
     assert exposure(UNITS / "polybot-config-error.service") <= MAX_EXPOSURE
 
 
+FIRSTBOOT_UNIT = UNITS / "polybot-firstboot.service"
+FIRSTBOOT_MAX_EXPOSURE = 4.0
+"""Unsandboxed it scored 9.5; it runs as root (chown, the root-only key, raspi-config), so it
+cannot reach the daemon's 2.0, but everything it does not need is shut."""
+
+
+def size_bytes(value: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(value[:-1]) * units[value[-1]] if value[-1] in units else int(value)
+
+
+def test_daemon_memory_and_tasks_are_bounded_for_a_512_mb_pi() -> None:
+    # A leak must end in a restart of this service, not an out-of-memory of the whole Pi.
+    s = unit_settings(DAEMON_UNIT)
+    high, hard = size_bytes(s["MemoryHigh"][0]), size_bytes(s["MemoryMax"][0])
+    assert 100 << 20 <= high < hard <= 256 << 20  # room for the 50 MB daemon; half the Zero 2 W at most
+    assert s["MemorySwapMax"] == ["0"]
+    assert 32 <= int(s["TasksMax"][0]) <= 256
+
+
+def test_first_boot_import_has_a_timeout_and_parses_the_config_unprivileged() -> None:
+    s = unit_settings(FIRSTBOOT_UNIT)
+    assert s["TimeoutStartSec"] and s["TimeoutStartSec"][0] not in ("0", "infinity")
+    assert "CAP_SYS_ADMIN" not in s["CapabilityBoundingSet"][0]
+    script = (REPO / "image" / "firstboot" / "polybot-firstboot").read_text()
+    assert 'as_check_user "$polybot_device" check-config' in script
+
+
+@needs_analyze
+def test_first_boot_import_is_sandboxed() -> None:
+    score = exposure(FIRSTBOOT_UNIT)
+    assert score <= FIRSTBOOT_MAX_EXPOSURE, f"exposure {score} > {FIRSTBOOT_MAX_EXPOSURE}"
+
+
 def test_a_bad_config_does_not_restart_loop() -> None:
     s = unit_settings(DAEMON_UNIT)
     assert s["Restart"] == ["on-failure"]
