@@ -20,6 +20,8 @@ from typing import TextIO
 import numpy as np
 
 from ..audio.capture import MicCapture
+from ..audio.choose import AUTO, resolve
+from ..audio.devices import Direction
 from ..audio.playback import SpeakerPlayback
 from ..audio.resample import to_wire
 from ..audio.volume import Volume
@@ -82,10 +84,23 @@ class _Device:
             return False, f"did not open within {OPEN_TIMEOUT_S:g} s"
 
 
+def _shown(direction: Direction, device: str, match: str | None) -> str:
+    """The device as the report names it: with 'auto', also the device it stands for now, so a
+    headless user learns which card was taken (the same choice the daemon makes)."""
+    if device != AUTO:
+        return device
+    choice = resolve(direction, device, match)
+    return f"auto ({choice.name}: {choice.why.removeprefix('auto: ')})"
+
+
+def _speaker_name(config: Config) -> str:
+    return _shown("playback", config.audio.output.device, config.audio.output.device_match)
+
+
 async def run_sound(config: Config, report: Report, out: TextIO, seconds: float) -> None:
     """Meter, then echo; adds the microphone, speaker and echo findings."""
     loop = asyncio.get_running_loop()
-    device = config.audio.input.device
+    device = _shown("capture", config.audio.input.device, config.audio.input.device_match)
     mic_status = _Device(loop.create_future())
     mic = MicCapture(config.audio.input, loop, mic_status.on_status)
     mic.start()
@@ -137,7 +152,7 @@ async def _open_speaker(config: Config) -> tuple[SpeakerPlayback, Finding | None
     if ok:
         return speaker, None
     speaker.stop(0.5)
-    return speaker, _device_trouble("speaker", config.audio.output.device, reason)
+    return speaker, _device_trouble("speaker", _speaker_name(config), reason)
 
 
 async def _speaker_only(config: Config, report: Report) -> None:
@@ -147,7 +162,7 @@ async def _speaker_only(config: Config, report: Report) -> None:
         report.add(trouble)
         return
     speaker.stop(0.5)
-    report.add(Finding("speaker", Verdict.PASS, f"{config.audio.output.device} opens (not heard: no mic)"))
+    report.add(Finding("speaker", Verdict.PASS, f"{_speaker_name(config)} opens (not heard: no mic)"))
 
 
 async def _echo(config: Config, mic: MicCapture, noise_rms: float, report: Report, out: TextIO) -> None:
@@ -158,7 +173,7 @@ async def _echo(config: Config, mic: MicCapture, noise_rms: float, report: Repor
         return
     volume = Volume(config.audio.output)
     sentence = volume.scale(sentence_pcm())
-    out.write(f"Speaker {config.audio.output.device}: playing a test sentence at volume {volume.percent} %\n")
+    out.write(f"Speaker {_speaker_name(config)}: playing a test sentence at volume {volume.percent} %\n")
     mic.drain_nowait()
     chunks: list[tuple[float, np.ndarray]] = []
     try:
@@ -167,7 +182,7 @@ async def _echo(config: Config, mic: MicCapture, noise_rms: float, report: Repor
         played_until = time.monotonic() - speaker.quiet_for_s()
     finally:
         speaker.stop(0.5)
-    report.add(Finding("speaker", Verdict.PASS, f"{config.audio.output.device} played "
+    report.add(Finding("speaker", Verdict.PASS, f"{_speaker_name(config)} played "
                                                 f"{len(sentence) / 2 / RATE_HZ:.1f} s"))
     reference = _floats(sentence)
     played_from = played_until - len(reference) / RATE_HZ

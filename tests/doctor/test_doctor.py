@@ -134,6 +134,17 @@ def test_an_echo_tail_shorter_than_the_echo_fails_and_says_what_to_set(sound, si
     assert "Result: 1 to fix (echo)." in report
 
 
+def test_auto_devices_are_named_by_the_card_they_stand_for(sound, sim, pins, tmp_path):
+    # The rig's PCMs are named PCMs, which 'auto' takes only when device_match names them.
+    config = write_config(tmp_path, sound, sim.url, echo_tail_ms=1500,
+                          input={"device": "auto", "device_match": sound.mic_pcm, "rate": 48000, "channels": 2},
+                          output={"device": "auto", "device_match": sound.speaker_pcm, "rate": 48000, "channels": 1})
+    doctor(config, tmp_path / "report.txt", "--no-button")
+    report = (tmp_path / "report.txt").read_text()
+    assert f"auto ({sound.mic_pcm}: " in line(report, "microphone"), report
+    assert f"auto ({sound.speaker_pcm}: " in line(report, "speaker"), report
+
+
 def test_a_refused_key_fails_the_api_key_check(sound, sim, pins, tmp_path, monkeypatch, capsys):
     sim.options.expected_key = "sk-the-right-key-0123456789"
     config = write_config(tmp_path, sound, sim.url, echo_tail_ms=1500)
