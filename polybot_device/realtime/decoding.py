@@ -58,6 +58,9 @@ def parse_frame(message: str | bytes) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         log.warning("server frame is not JSON, ignored (%d bytes: %r...)", len(message), message[:60])
         return None
+    except RecursionError:  # [[[[...]]]]: json's C parser gives up at the interpreter's depth limit
+        log.warning("server frame nests too deeply, ignored (%d bytes)", len(message))
+        return None
     if not isinstance(parsed, dict):
         log.warning("server frame is JSON but not an event object, ignored: %r", str(parsed)[:60])
         return None

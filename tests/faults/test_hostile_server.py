@@ -1,0 +1,29 @@
+"""A hostile server: frames built to crash, bloat, stall or forge logs. Whatever it sends, the
+daemon keeps running, keeps its memory and its log bounded, and translates the next utterance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.faults
+
+
+def test_a_deeply_nested_frame_is_ignored_and_the_next_utterance_is_translated(start_gadget, sim):
+    g = start_gadget()
+    g.live()
+    sim.call(sim.sim.send_raw("[" * 100_000 + "]" * 100_000))  # 200 KB, far past Python's recursion limit
+    g.say(1.3)
+    tally = g.wait_translated(30)
+    assert tally.lost == 0, tally
+    assert g.daemon.proc.poll() is None
+    assert len(sim.sim.sessions) == 1  # not even a reconnect
+    log = g.log()
+    assert "server frame nests too deeply, ignored" in log
+    assert "Traceback" not in log
+
+
+def _delta(item_id: str, pcm_b64: str = "AAAA") -> str:
+    return json.dumps({"type": "response.output_audio.delta", "item_id": item_id, "response_id": "r",
+                       "delta": pcm_b64})
