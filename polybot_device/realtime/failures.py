@@ -10,6 +10,7 @@ Retry-After, the rest backs off) and the fleet reporting counts it: a closed set
 from __future__ import annotations
 
 import enum
+import math
 import os
 import socket
 import ssl
@@ -76,17 +77,28 @@ def rejected(exc: InvalidStatus) -> Outcome:
     status = exc.response.status_code
     if status in (401, 403):
         return Outcome(f"API key refused (HTTP {status})", Cause.AUTH)
-    retry_after = None
-    header = exc.response.headers.get("Retry-After")
-    if header:
-        try:
-            retry_after = max(0.0, float(header))
-        except ValueError:
-            retry_after = None
+    retry_after = retry_after_s(exc.response.headers.get("Retry-After"))
     if status == 429:
         return Outcome("rate limited (HTTP 429)", Cause.RATE_LIMITED,
                        retry_after_s=retry_after if retry_after is not None else 5.0)
     return Outcome(f"server refused the connection (HTTP {status})", Cause.SERVER_ERROR, retry_after_s=retry_after)
+
+
+RETRY_AFTER_MAX_S = 300.0
+"""The longest Retry-After honoured (5 minutes): ``inf`` or ``1e9`` from a broken or hostile server
+must not leave the gadget offline until someone restarts it."""
+
+
+def retry_after_s(header: str | None) -> float | None:
+    """A Retry-After header in seconds, clamped to [0, RETRY_AFTER_MAX_S]; None when absent or
+    unreadable (an HTTP date is read as unreadable: the backoff or the 429 default applies)."""
+    try:
+        seconds = float(header or "")
+    except ValueError:
+        return None
+    if math.isnan(seconds):
+        return None
+    return min(RETRY_AFTER_MAX_S, max(0.0, seconds))
 
 
 def unreachable(exc: BaseException) -> Outcome:

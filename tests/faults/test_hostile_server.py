@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.rig.timing import eventually
+
 pytestmark = pytest.mark.faults
 
 
@@ -27,3 +29,15 @@ def test_a_deeply_nested_frame_is_ignored_and_the_next_utterance_is_translated(s
 def _delta(item_id: str, pcm_b64: str = "AAAA") -> str:
     return json.dumps({"type": "response.output_audio.delta", "item_id": item_id, "response_id": "r",
                        "delta": pcm_b64})
+
+
+@pytest.mark.parametrize("retry_after", [float("inf"), 1e9])
+def test_an_endless_retry_after_is_waited_for_minutes_not_forever(start_gadget, sim, retry_after):
+    sim.options.handshake_status = 429
+    sim.options.retry_after_s = retry_after  # the header reads "inf" or "1e+09"
+    g = start_gadget()
+    g.daemon.wait_ready()
+    g.wait_status("STATUS=Offline: reconnecting (rate limited (HTTP 429))", timeout=10)
+    eventually(lambda: "retrying in" in g.log(), 5, "the retry logged")
+    assert "cannot connect: rate limited (HTTP 429); retrying in 300.0 s" in g.log()
+    assert g.daemon.proc.poll() is None
