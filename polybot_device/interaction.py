@@ -32,7 +32,7 @@ REPLAY_MAX_BYTES = 60 * BYTES_PER_S
 """At most the last 60 s of translation are kept for replay (interpreter mode never ends)."""
 REPLAY_ITEM = "replay"
 CUE_ITEM = "cue"
-FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR)
+FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE)
 OFFLINE_NOTICE_AFTER_S = 5.0
 """A blip that heals by itself is not worth a spoken notice (which also shuts the mic while it
 plays): only an outage lasting this long is announced."""
@@ -259,8 +259,8 @@ class Interaction:
         if state in FAULT_STATES and previous is not state and self._loop is not None:
             if self._notice is not None:
                 self._notice.cancel()
-            delay = 0.0 if state is State.AUTH_ERROR else OFFLINE_NOTICE_AFTER_S
-            if state is State.AUTH_ERROR or self._was_live:
+            delay = OFFLINE_NOTICE_AFTER_S if state is State.OFFLINE else 0.0
+            if state is not State.OFFLINE or self._was_live:
                 self._notice = self._loop.call_later(delay, self._announce_fault, state)
 
     def _announce_fault(self, state: State) -> None:

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .redact import status_text
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,7 @@ class State(enum.Enum):
     OFFLINE = "offline"
     MIC_MISSING = "mic-missing"
     AUTH_ERROR = "auth-error"
+    KEY_UNUSABLE = "key-unusable"
 
     @property
     def words(self) -> str:
@@ -41,6 +44,7 @@ _WORDS = {
     State.OFFLINE: "Offline: reconnecting",
     State.MIC_MISSING: "Microphone missing: waiting for it",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
+    State.KEY_UNUSABLE: "API key unusable (a character no key has): check the key file",
 }
 
 
@@ -50,6 +54,7 @@ class Link(enum.Enum):
     UP = "up"  # session configured, audio flowing
     OFFLINE = "offline"  # was up or failed, retrying
     AUTH_ERROR = "auth-error"
+    KEY_UNUSABLE = "key-unusable"  # not printable ASCII even after normalising: never sent
 
 
 class Activity(enum.Enum):
@@ -96,6 +101,12 @@ class StatusModel:
             self._listeners.remove(listener)
 
     def update(self, **changes: object) -> None:
+        """Change some facts. A ``detail`` passes the redactor's :func:`.redact.status_text` here,
+        the one door to STATUS=, state.json and ``health``: whoever wrote it (a server's words, a
+        library's error text), no key-shaped text or control character gets through."""
+        detail = changes.get("detail")
+        if isinstance(detail, str):
+            changes["detail"] = status_text(detail)
         facts = Facts(**{**self._facts.__dict__, **changes})
         if facts == self._facts:
             return
@@ -117,6 +128,8 @@ def derive_state(f: Facts) -> State:
         return State.STARTING
     if f.link is Link.AUTH_ERROR:
         return State.AUTH_ERROR
+    if f.link is Link.KEY_UNUSABLE:
+        return State.KEY_UNUSABLE
     if not f.mic_present:
         return State.MIC_MISSING
     if f.activity is Activity.SPEAKING:

@@ -27,6 +27,8 @@ UP = dict(started=True, link=Link.UP)
     (Facts(started=True, link=Link.OFFLINE, mic_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.AUTH_ERROR, mic_present=False), State.AUTH_ERROR),
     (Facts(started=True, link=Link.AUTH_ERROR, activity=Activity.SPEAKING), State.AUTH_ERROR),
+    # A key that cannot even be sent is its own state, never "Offline".
+    (Facts(started=True, link=Link.KEY_UNUSABLE, mic_present=False), State.KEY_UNUSABLE),
 ])
 def test_the_shown_state_follows_one_priority_rule(facts, shown):
     assert derive_state(facts) is shown
@@ -79,3 +81,11 @@ def test_a_broken_listener_does_not_silence_the_others_and_an_unsubscribed_one_h
     assert heard == [State.STARTING, State.LISTENING]
     assert gone == [State.STARTING]
     assert "LED driver gone" in caplog.text
+
+
+def test_a_detail_passes_the_redactor_on_its_way_to_every_status_output():
+    model = StatusModel()
+    model.update(started=True, link=Link.OFFLINE,
+                 detail="InvalidHeaderValue: invalid Authorization header: Bearer sk-leaked-0123456789\nforged")
+    assert "sk-leaked" not in model.facts.detail and "\n" not in model.facts.detail
+    assert model.facts.detail.endswith("[redacted]\\nforged")

@@ -18,6 +18,7 @@ The patterns (docs/hardware.md shows the same table, for people):
     mic-missing    2 flashes, pause                       (0.2 on, 0.3 off, 0.2 on, 1.5 off)
     auth-error     3 flashes, pause
     config-error   4 flashes, pause
+    key-unusable   5 flashes, pause
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
     Pattern("mic-missing", _code(2), "microphone missing: plug it in (it is picked up by itself)"),
     Pattern("auth-error", _code(3), "API key refused or quota used up: check the key / the account"),
     Pattern(CONFIG_ERROR, _code(4), "polybot.yaml is invalid: run `polybot-device check-config`"),
+    Pattern("key-unusable", _code(5), "API key unusable (a character no key has): check the key file"),
 )}
 
 # Confirmation flashes, played once over the current pattern (then it resumes).

@@ -28,6 +28,8 @@ class Cause(enum.StrEnum):
     """The API refused the key (HTTP 401/403, invalid_api_key, no quota)."""
     KEY_UNAVAILABLE = "key_unavailable"
     """No key to try: the key file unreadable or empty, api.key_command failed."""
+    KEY_UNUSABLE = "key_unusable"
+    """The key has a character no API key has (not printable ASCII after normalising): not sent."""
     RATE_LIMITED = "rate_limited"
     """HTTP 429 at the handshake."""
     SERVER_ERROR = "server_error"
@@ -48,8 +50,9 @@ class Cause(enum.StrEnum):
 
     @property
     def is_auth(self) -> bool:
-        """No key, or a refused one: the auth-error state and a slow retry."""
-        return self in (Cause.AUTH, Cause.KEY_UNAVAILABLE)
+        """No key, an unusable or a refused one: a key state and slow retries (sooner when the key
+        file changes)."""
+        return self in (Cause.AUTH, Cause.KEY_UNAVAILABLE, Cause.KEY_UNUSABLE)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ DOCUMENTED = {
     "mic-missing": flashes(2),
     "auth-error": flashes(3),
     "config-error": flashes(4),
+    "key-unusable": flashes(5),
 }
 
 
@@ -69,21 +70,21 @@ def same(observed, expected):
 
 
 def test_each_state_has_its_documented_pattern_and_no_two_look_alike(pins):
-    """All nine patterns play at once, each on its own LED, for two cycles of the longest."""
+    """All ten patterns play at once, each on its own LED, for two cycles of the longest."""
     clock = SteppedClock(pins)
     lights = {}
     for n, name in enumerate(DOCUMENTED):
-        lights[name] = StatusLight(controls(status_led={"pin": 4 + n}), player=clock.player)  # 4..12: no pull-ups
+        lights[name] = StatusLight(controls(status_led={"pin": 4 + n}), player=clock.player)  # 4..13: no pull-ups
     clock.watch(*range(4, 4 + len(DOCUMENTED)))
     for name, light in lights.items():
         light.show(CONFIG_ERROR if name == CONFIG_ERROR else State(name))
-    clock.run(6.5)  # the longest cycle (4 flashes + pause) is 3.2 s
+    clock.run(8.5)  # the longest cycle (5 flashes + pause) is 3.7 s
     signatures = set()
     for n, (name, pattern) in enumerate(DOCUMENTED.items()):
         observed = clock.history(4 + n)
         assert lights[name].pattern == name
         assert observed[0] == (0, 0.0)  # dark until the pattern began, and it began at once
-        assert same(observed[1:], cycles(pattern, 6.5)), f"{name}: {observed[1:12]}"
+        assert same(observed[1:], cycles(pattern, 8.5)), f"{name}: {observed[1:12]}"
         signatures.add(tuple(observed[1:1 + len(pattern)]))
     for light in lights.values():
         light.close()

@@ -4,6 +4,7 @@ daemon keeps running, keeps its memory and its log bounded, and translates the n
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -40,4 +41,18 @@ def test_an_endless_retry_after_is_waited_for_minutes_not_forever(start_gadget, 
     g.wait_status("STATUS=Offline: reconnecting (rate limited (HTTP 429))", timeout=10)
     eventually(lambda: "retrying in" in g.log(), 5, "the retry logged")
     assert "cannot connect: rate limited (HTTP 429); retrying in 300.0 s" in g.log()
+    assert g.daemon.proc.poll() is None
+
+
+def test_a_server_that_ends_every_session_at_once_meets_a_growing_backoff(start_gadget, sim):
+    sim.options.session_max_s = 0.3  # error session_expired + close, 0.3 s after every open
+    g = start_gadget()
+    g.live()
+    first = time.monotonic()
+    time.sleep(8.0)  # a rate is measured over a window: nothing to wait for
+    sessions = len(sim.sim.sessions)
+    # Reconnecting at once, as after a healthy session's expiry, is 20 and more in 8 s; the
+    # backoff (0.5 s doubling, full jitter) allows about 6.
+    assert sessions <= 12, (sessions, time.monotonic() - first)
+    assert "STATUS=Offline: reconnecting (session_expired)" in [line for _, line in g.statuses()]
     assert g.daemon.proc.poll() is None

@@ -109,4 +109,4 @@ def test_a_session_the_server_ended_is_counted_by_why_and_whether_it_had_been_li
 def test_every_cause_is_a_metrics_label_of_its_own():
     labels = [cause.value for cause in Cause]
     assert len(set(labels)) == len(labels) and all(label.isidentifier() for label in labels)
-    assert {cause for cause in Cause if cause.is_auth} == {Cause.AUTH, Cause.KEY_UNAVAILABLE}
+    assert {cause for cause in Cause if cause.is_auth} == {Cause.AUTH, Cause.KEY_UNAVAILABLE, Cause.KEY_UNUSABLE}
