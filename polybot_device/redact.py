@@ -49,6 +49,22 @@ def status_text(text: str) -> str:
     return text if len(text) <= STATUS_CHARS else text[:STATUS_CHARS - 3] + "..."
 
 
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]{16,}")
+
+
+def _token(match: re.Match[str]) -> str:
+    run = match.group()
+    return MASK if any(c.isdigit() for c in run) and any(c.isalpha() for c in run) else run
+
+
+def mask_secretish(text: str) -> str:
+    """:func:`mask_key_shaped`, and every token-shaped run masked too (16 or more letters and digits,
+    mixed, unbroken: an Azure key's 32 hex digits, a token of unknown shape): for a value quoted back
+    to a person (a config error), where a key pasted into the wrong field must not be echoed. Model
+    names, paths, URLs and device names are words split by punctuation, and are left alone."""
+    return _ALNUM_RUN.sub(_token, mask_key_shaped(text))
+
+
 def mask_values(value: Any) -> Any:
     """:func:`mask_key_shaped` applied to every string inside plain data (lists, dicts)."""
     if isinstance(value, str):

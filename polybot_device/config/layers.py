@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from ..redact import mask_secretish
 from .base import ConfigError
 from .schema import Config
 from .validate import parse_config
@@ -111,7 +112,8 @@ def _read(path: Path, name: str) -> Layer:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
+        # PyYAML quotes the offending line: a key pasted there must not reach the error file.
+        raise ConfigError(f"{path}: YAML syntax error: {mask_secretish(str(exc))}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

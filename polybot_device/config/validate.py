@@ -137,7 +137,7 @@ def _check_cross_fields(config: Config) -> None:
         raise ConfigError("languages: expected at least one language code, got an empty list")
     for i, code in enumerate(config.languages):
         if not _LANGUAGE_CODE.match(code):
-            raise ConfigError(f"languages[{i}]: expected a language code such as 'en' or 'pt-BR', got {code!r}")
+            raise ConfigError(f"languages[{i}]: expected a language code such as 'en' or 'pt-BR', got {show(code)}")
     if len(set(config.languages)) != len(config.languages):
         raise ConfigError(f"languages: a language is listed twice in {list(config.languages)}")
     if config.mode is Mode.CONVERSATION and len(config.languages) < 2:
@@ -148,10 +148,10 @@ def _check_cross_fields(config: Config) -> None:
     textfile = config.metrics.textfile
     if textfile is not None and not (textfile.startswith("/") and textfile.endswith(".prom")):
         raise ConfigError("metrics.textfile: expected an absolute path ending in .prom (node_exporter "
-                          f"reads only *.prom), got {textfile!r}")
+                          f"reads only *.prom), got {show(textfile)}")
     lock = config.fleet.update_lock_file
     if lock is not None and not lock.startswith("/"):
-        raise ConfigError(f"fleet.update_lock_file: expected an absolute path, got {lock!r}")
+        raise ConfigError(f"fleet.update_lock_file: expected an absolute path, got {show(lock)}")
     if config.api.backoff_max_s < config.api.backoff_initial_s:
         raise ConfigError(
             f"api.backoff_max_s: expected at least api.backoff_initial_s "
@@ -167,7 +167,7 @@ def check_api_url(url: str) -> None:
     if parts.scheme == "ws" and parts.hostname and is_loopback(parts.hostname):
         return
     raise ConfigError(
-        f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {url!r}"
+        f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {show(url)}"
     )
 
 
