@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from . import logfilter
 from .fleet.journal import EVENT_STATE
 from .redact import SecretRedactor
 from .state import Facts, State
@@ -39,6 +40,7 @@ def setup_logging(level: str, redactor: SecretRedactor) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(redactor)
     root.addHandler(handler)
+    logfilter.install()  # what quotes a server: escaped, and rate-limited
     root.setLevel(level.upper())
     logging.getLogger("websockets").setLevel(max(logging.INFO, root.level))
 

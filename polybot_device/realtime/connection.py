@@ -65,7 +65,7 @@ class RealtimeLink:
         self._is_quiet = is_quiet
         self._on_outcome = on_outcome
         self._rolled_over: str | None = None
-        self._retry = RetryPolicy(api.backoff_initial_s, api.backoff_max_s, api.auth_retry_s)
+        self._retry = RetryPolicy(api.backoff_initial_s, api.backoff_max_s, api.auth_retry_s, api.stable_session_s)
         self._lived_s = 0.0
         self._key_seen: tuple[object, ...] | None = None
         self._ws: ClientConnection | None = None

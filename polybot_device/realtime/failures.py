@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from ..redact import escape
 from .actions import SessionOver
 
 
@@ -133,4 +134,4 @@ def close_words(exc: ConnectionClosed) -> str:
     frame = exc.rcvd or exc.sent
     if frame is None:
         return "no close frame: the connection broke"
-    return f"code {frame.code}{': ' + frame.reason if frame.reason else ''}"
+    return f"code {frame.code}{': ' + escape(frame.reason) if frame.reason else ''}"

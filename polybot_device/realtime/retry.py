@@ -1,7 +1,7 @@
 """How long the link waits before its next attempt, decided by why and after how long the last one
 ended. Pure bookkeeping with plain values (tests/realtime/test_retry.py); the link does the waiting.
 
-* A session counts as healthy only after it lived ``STABLE_SESSION_S``: only then does the backoff
+* A session counts as healthy only after it lived ``api.stable_session_s``: only then does the backoff
   start again from its first delay, and only then is a server's ending of it a swap made at once.
   A server that ends every session as soon as it is live (by close or by an error event) therefore
   meets the growing backoff, not hundreds of sessions a minute, each re-sending the outbox and
@@ -19,8 +19,6 @@ import random
 from .backoff import Backoff
 from .failures import Cause, Outcome
 
-STABLE_SESSION_S = 20.0
-"""A session that lived this long was healthy: the backoff resets after it."""
 AUTH_RETRY_FIRST_S = 2.0
 """The first wait after a key problem; it doubles up to api.auth_retry_s."""
 KEY_POLL_S = 0.5
@@ -29,8 +27,10 @@ often (a stat, no read): a replaced key is tried at once."""
 
 
 class RetryPolicy:
-    def __init__(self, initial_s: float, cap_s: float, auth_cap_s: float, rng: random.Random | None = None) -> None:
+    def __init__(self, initial_s: float, cap_s: float, auth_cap_s: float, stable_s: float,
+                 rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()
+        self._stable_s = stable_s
         self._backoff = Backoff(initial_s, cap_s, self._rng)
         self._auth_cap_s = auth_cap_s
         self._auth_failures = 0
@@ -40,13 +40,13 @@ class RetryPolicy:
         server's only after a healthy session."""
         if not outcome.immediate:
             return False
-        return outcome.cause is Cause.ROLLOVER or lived_s >= STABLE_SESSION_S
+        return outcome.cause is Cause.ROLLOVER or lived_s >= self._stable_s
 
     def delay_s(self, outcome: Outcome, lived_s: float) -> float:
         """Seconds to wait after ``outcome``; ``lived_s``: how long its session was live (0: never)."""
         if outcome.went_live:
             self._auth_failures = 0  # the key worked
-            if lived_s >= STABLE_SESSION_S:
+            if lived_s >= self._stable_s:
                 self._backoff.reset()
         if outcome.auth:
             step = min(self._auth_cap_s, AUTH_RETRY_FIRST_S * 2 ** min(self._auth_failures, 20))

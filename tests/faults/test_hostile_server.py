@@ -56,3 +56,33 @@ def test_a_server_that_ends_every_session_at_once_meets_a_growing_backoff(start_
     assert sessions <= 12, (sessions, time.monotonic() - first)
     assert "STATUS=Offline: reconnecting (session_expired)" in [line for _, line in g.statuses()]
     assert g.daemon.proc.poll() is None
+
+
+def test_a_flood_of_bad_events_leaves_a_few_log_lines_not_megabytes(start_gadget, sim):
+    g = start_gadget()
+    g.live()
+    frame = json.dumps({"type": "response.output_audio.delta", "response_id": "r\nforged", "delta": 7})
+
+    async def flood() -> None:
+        for _ in range(5000):
+            await sim.sim.send_raw(frame)
+
+    sim.call(flood())
+    g.say(1.3)  # after the flood: the link still works, the events were read
+    tally = g.wait_translated(30)
+    assert tally.lost == 0, tally
+    log = g.log()
+    assert 1 <= log.count("audio delta without item_id/delta ignored") <= 10
+    assert "\nforged" not in log
+    assert g.daemon.proc.poll() is None
+
+
+def test_a_transcript_cannot_forge_log_lines(start_gadget, sim):
+    g = start_gadget(privacy={"log_transcripts": True})
+    g.live()
+    forged = "hola\n2026-12-05 12:00:00,000 ERROR polybot_device.cli: forged\x1b[2K"
+    sim.call(sim.sim.send_raw(json.dumps({"type": "response.output_audio_transcript.done", "transcript": forged})))
+    eventually(lambda: "translated: hola" in g.log(), 10, "the transcript logged")
+    log = g.log()
+    assert "translated: hola\\n2026-12-05 12:00:00,000 ERROR polybot_device.cli: forged\\x1b[2K" in log
+    assert "\nforged" not in log and "\n2026-12-05 12:00:00,000 ERROR" not in log and "\x1b" not in log

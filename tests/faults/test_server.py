@@ -79,7 +79,7 @@ def test_rate_limited_handshake_waits_as_long_as_retry_after_says(start_gadget, 
 
 
 def test_session_expiry_mid_utterance_starts_a_new_session_at_once_and_loses_nothing(start_gadget, sim, report):
-    g = start_gadget()
+    g = start_gadget(api={"stable_session_s": 2})  # the expiry comes after seconds here, not 60 minutes
     g.healthy()
     live, started = g.live_sessions(), g.speech_started()
     g.say(2.0)

@@ -2,16 +2,17 @@
 not a healthy one, and a key problem waits from seconds up to api.auth_retry_s."""
 
 from polybot_device.realtime.failures import Cause, Outcome
-from polybot_device.realtime.retry import AUTH_RETRY_FIRST_S, STABLE_SESSION_S, RetryPolicy
+from polybot_device.realtime.retry import AUTH_RETRY_FIRST_S, RetryPolicy
 from tests.realtime.test_backoff import Ceiling
 
+STABLE_SESSION_S = 20.0
 LOST = Outcome("connection closed", Cause.CONNECTION_LOST, went_live=True)
 EXPIRED = Outcome("session_expired", Cause.SESSION_ENDED, went_live=True, immediate=True)
 REFUSED = Outcome("API key refused (HTTP 401)", Cause.AUTH)
 
 
 def policy() -> RetryPolicy:
-    return RetryPolicy(0.5, 10.0, 60.0, rng=Ceiling())  # type: ignore[arg-type]
+    return RetryPolicy(0.5, 10.0, 60.0, STABLE_SESSION_S, rng=Ceiling())  # type: ignore[arg-type]
 
 
 def test_sessions_that_end_as_soon_as_they_are_live_meet_a_growing_backoff():
