@@ -27,7 +27,7 @@ from ..config import ApiConfig
 from ..redact import MASK
 from ..state import Link, StatusModel
 from . import decoding
-from .actions import Action, Send, SessionLive, SessionOver
+from .actions import Action, Play, Send, SessionLive, SessionOver
 from .dial import dial
 from .failures import Cause, Outcome, close_words, ended_by_server, rejected, unreachable
 from .keepalive import keep_alive
@@ -35,6 +35,7 @@ from .outbox import Outbox
 from .retry import KEY_POLL_S, RetryPolicy
 from .sender import AudioSender, EventSender
 from .session import SessionKind, SessionProtocol
+from .translation import as_wire
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ class RealtimeLink:
         try:
             async with asyncio.timeout(self._api.connect_timeout_s):
                 while not protocol.live:
-                    self._dispatch(self._handle(await ws.recv(), protocol), verdict)
+                    await self._dispatch(self._handle(await ws.recv(), protocol), verdict)
         except TimeoutError:
             return False
         self._went_live()
@@ -250,15 +251,19 @@ class RealtimeLink:
             except TimeoutError:
                 log.warning("response stalled: nothing from the server for %.0f s; cancelling it",
                             self._api.response_stall_s)
-                self._dispatch(self._events.send(protocol.abandon_response()), verdict)
+                await self._dispatch(self._events.send(protocol.abandon_response()), verdict)
                 continue
-            self._dispatch(self._handle(message, protocol), verdict)
+            await self._dispatch(self._handle(message, protocol), verdict)
 
-    def _dispatch(self, actions: list[Action], verdict: list[SessionOver]) -> None:
+    async def _dispatch(self, actions: list[Action], verdict: list[SessionOver]) -> None:
+        """Hands the actions on, in order. Audio in another format is converted off the loop first
+        (the next frame is read only after it: the order of what is played stays the server's)."""
         for action in actions:
             if isinstance(action, SessionOver):
                 verdict.append(action)
             elif not isinstance(action, SessionLive):
+                if isinstance(action, Play) and not action.is_wire:
+                    action = await as_wire(action)
                 try:
                     self._on_action(action)
                 except Exception:  # whatever a server sent, it must not end the process
