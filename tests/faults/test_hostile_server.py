@@ -44,13 +44,14 @@ def test_an_endless_retry_after_is_waited_for_minutes_not_forever(start_gadget, 
     assert g.daemon.proc.poll() is None
 
 
-def test_a_server_that_ends_every_session_at_once_meets_a_growing_backoff(start_gadget, sim):
+def test_a_server_that_ends_every_session_at_once_meets_a_growing_backoff(start_gadget, sim, report):
     sim.options.session_max_s = 0.3  # error session_expired + close, 0.3 s after every open
     g = start_gadget()
     g.live()
     first = time.monotonic()
     time.sleep(8.0)  # a rate is measured over a window: nothing to wait for
     sessions = len(sim.sim.sessions)
+    report(fault="every session ended by the server 0.3 s after it opened", sessions_in_8_s=sessions)
     # Reconnecting at once, as after a healthy session's expiry, is 20 and more in 8 s; the
     # backoff (0.5 s doubling, full jitter) allows about 6.
     assert sessions <= 12, (sessions, time.monotonic() - first)
@@ -58,7 +59,7 @@ def test_a_server_that_ends_every_session_at_once_meets_a_growing_backoff(start_
     assert g.daemon.proc.poll() is None
 
 
-def test_a_flood_of_bad_events_leaves_a_few_log_lines_not_megabytes(start_gadget, sim):
+def test_a_flood_of_bad_events_leaves_a_few_log_lines_not_megabytes(start_gadget, sim, report):
     g = start_gadget()
     g.live()
     frame = json.dumps({"type": "response.output_audio.delta", "response_id": "r\nforged", "delta": 7})
@@ -72,7 +73,10 @@ def test_a_flood_of_bad_events_leaves_a_few_log_lines_not_megabytes(start_gadget
     tally = g.wait_translated(30)
     assert tally.lost == 0, tally
     log = g.log()
-    assert 1 <= log.count("audio delta without item_id/delta ignored") <= 10
+    lines = log.count("audio delta without item_id/delta ignored")
+    report(fault="5000 malformed audio deltas with a newline in a field", fed=len(tally.fed),
+           translated=tally.translated, log_lines=lines, log_bytes=len(log))
+    assert 1 <= lines <= 10
     assert "\nforged" not in log
     assert g.daemon.proc.poll() is None
 
