@@ -27,11 +27,6 @@ def test_a_deeply_nested_frame_is_ignored_and_the_next_utterance_is_translated(s
     assert "Traceback" not in log
 
 
-def _delta(item_id: str, pcm_b64: str = "AAAA") -> str:
-    return json.dumps({"type": "response.output_audio.delta", "item_id": item_id, "response_id": "r",
-                       "delta": pcm_b64})
-
-
 @pytest.mark.parametrize("retry_after", [float("inf"), 1e9])
 def test_an_endless_retry_after_is_waited_for_minutes_not_forever(start_gadget, sim, retry_after):
     sim.options.handshake_status = 429
