@@ -1,4 +1,4 @@
-"""Command line: run, check-config, health, devices, simulate, demo.
+"""Command line: run, check-config, health, devices, simulate, demo, doctor.
 
 Exit codes are a contract (systemd, installers and fleet tools read them): 0 clean stop,
 78 any configuration problem (EX_CONFIG, also for a bad command line: the unit's ExecStart is
@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="blink the status LED in the config-error pattern until stopped (used by the unit)")
     error.add_argument("--config", required=True, type=Path)
 
+    doctor = sub.add_parser("doctor", help="first bring-up: devices, mic level, speaker echo, button, LEDs, "
+                                           "network and API key; pass/fail report, exit 0 all good, 1 something to fix")
+    doctor.add_argument("--config", type=Path, default=Path("/etc/polybot/polybot.yaml"))
+    doctor.add_argument("--seconds", type=float, default=3.0, help="how long the mic level meter runs")
+    doctor.add_argument("--button-timeout", type=float, default=20.0, metavar="SECONDS",
+                        help="how long to wait for the button press")
+    doctor.add_argument("--no-button", action="store_true", help="do not wait for a button press (scripts)")
+    doctor.add_argument("--report", type=Path, default=None,
+                        help="save the report here (default: the boot partition, when there is one)")
+
     demo = sub.add_parser("demo", help="simulator + daemon, audio from a WAV file to a WAV file; no sound card needed")
     demo.add_argument("--input", type=Path, default=None,
                       help="WAV to speak into the virtual mic (default: the shipped Spanish sample)")
@@ -93,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             from .controls.config_error import show_config_error
 
             return show_config_error(args.config)
+        if args.command == "doctor":
+            return doctor(args)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -221,6 +233,25 @@ def _stop_overdue() -> None:
     log.error("shutdown did not finish within %.1f s of the signal: exiting now", STOP_DEADLINE_S)
     logging.shutdown()
     os._exit(EX_CRASH)
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Exit 0 all good, 1 something to fix, 78 a bad config or command line."""
+    from .doctor import DoctorOptions, run_doctor
+
+    if not 0 < args.seconds <= 600 or not 0 < args.button_timeout <= 3600:
+        print("polybot-device: doctor: --seconds and --button-timeout must be positive (at most 600 / 3600)",
+              file=sys.stderr)
+        return EX_CONFIG
+    redactor = SecretRedactor()
+    if not logging.getLogger().handlers:  # device and network warnings go to stderr, keys masked
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(redactor)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    options = DoctorOptions(args.config, args.seconds, None if args.no_button else args.button_timeout, args.report)
+    return run_doctor(options, on_key=redactor.add)
 
 
 def simulate(host: str, port: int, response_delay_s: float) -> int:
