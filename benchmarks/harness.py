@@ -30,12 +30,14 @@ from polybot_device.audio.filerig import FileRig, MicFeeder  # noqa: E402
 from polybot_device.simulator import SimulatorOptions  # noqa: E402
 from polybot_device.simulator.connection import SimConnection  # noqa: E402
 from polybot_device.simulator.conversation import ConversationSession  # noqa: E402
+from polybot_device.simulator.session import BaseSession  # noqa: E402
 from tests.rig.daemon import NotifySocket, SimulatorThread  # noqa: E402
 
 MIC_RATE, MIC_CHANNELS = 48000, 2
 SPEAKER_RATE, SPEAKER_CHANNELS = 48000, 2
 SUBJECTS = {
     "ours": [sys.executable, "-m", "polybot_device", "run", "--config"],
+    "ours-ungated": [sys.executable, "-m", "polybot_device", "run", "--config"],
     "baseline": [sys.executable, str(REPO / "benchmarks" / "baseline.py"), "run", "--config"],
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -49,12 +51,13 @@ class SimClock:
 
     deltas: list[tuple[str, float]] = []  # (item_id, monotonic after the frame was written)
     commits: list[float] = []
+    appends: list[tuple[float, int]] = []  # (monotonic on arrival, bytes) per audio append message
 
     @classmethod
     def install(cls) -> None:
         if getattr(SimConnection, "_bench_installed", False):
             return
-        send, commit = SimConnection.send, ConversationSession._commit
+        send, commit, receive = SimConnection.send, ConversationSession._commit, BaseSession._receive
 
         async def timed_send(self, message, text=None):  # type: ignore[no-untyped-def]
             await send(self, message, text=text)
@@ -65,6 +68,12 @@ class SimClock:
             cls.commits.append(time.monotonic())
             await commit(self, voiced_ms)
 
+        async def counted_receive(self, message):  # type: ignore[no-untyped-def]
+            if isinstance(message, str) and 'input_audio_buffer.append"' in message[:80]:
+                cls.appends.append((time.monotonic(), len(message)))
+            await receive(self, message)
+
+        BaseSession._receive = counted_receive  # type: ignore[method-assign]
         SimConnection.send = timed_send  # type: ignore[method-assign]
         ConversationSession._commit = timed_commit  # type: ignore[method-assign]
         SimConnection._bench_installed = True  # type: ignore[attr-defined]
@@ -73,6 +82,13 @@ class SimClock:
     def reset(cls) -> None:
         cls.deltas.clear()
         cls.commits.clear()
+        cls.appends.clear()
+
+    @classmethod
+    def upstream_bytes(cls, since: float, until: float) -> int:
+        """Audio append messages received between the two times, in bytes (as on the wire, before
+        WebSocket framing)."""
+        return sum(n for t, n in list(cls.appends) if since <= t <= until)
 
 
 def start_simulator(**options: object) -> SimulatorThread:
@@ -115,14 +131,14 @@ class TimedFeeder(MicFeeder):
         self._fed = False
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    def _next_period(self) -> bytes:
+    def _next_period(self) -> tuple[bytes, int | None]:
         with self._lock:
             self._fed = bool(self._pending)
         return super()._next_period()
 
-    def _write_period(self, chunk: bytes) -> None:
+    def _write_period(self, chunk: bytes, at: int | None = None) -> None:
         written = self.periods_written
-        super()._write_period(chunk)
+        super()._write_period(chunk, at)
         if self._fed and self.periods_written > written:
             self.fed_times.append(time.monotonic())
 
@@ -134,12 +150,15 @@ def make_rig(directory: Path) -> tuple[FileRig, TimedFeeder]:
 
 # -- the daemon under test ------------------------------------------------------------------------
 
-def daemon_config(url: str, rig: FileRig) -> dict:
+def daemon_config(url: str, rig: FileRig, subject: str = "ours") -> dict:
+    """``ours-ungated`` is ours with audio.voice_gate off: what the gate itself changes. The
+    baseline ignores the key (it streams everything)."""
     return {
         "api": {"url": url},
         "audio": {"input": {"device": rig.mic_pcm, "rate": MIC_RATE, "channels": MIC_CHANNELS},
                   "output": {"device": rig.speaker_pcm, "rate": SPEAKER_RATE, "channels": SPEAKER_CHANNELS},
-                  "echo_gate": False},  # full duplex: the mic streams while the speaker plays
+                  "echo_gate": False,  # full duplex: the mic streams while the speaker plays
+                  "voice_gate": {"enabled": subject != "ours-ungated"}},
         "vad": {"threshold": 0.5, "silence_duration_ms": 500},
         "languages": ["es", "en"],
         # The baseline has no cues; a "ready" earcon between spaced deltas would queue ahead of them.
@@ -195,6 +214,17 @@ class Daemon:
             except (FileNotFoundError, ProcessLookupError):
                 pass  # a thread that just ended
         return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK, exact_ns / 1e9
+
+    def wakeups(self) -> int:
+        """Voluntary context switches of all the process's threads: how often they slept and woke."""
+        total = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                status = (task / "status").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            total += int(status.split("\nvoluntary_ctxt_switches:")[1].split()[0])
+        return total
 
     def status_kb(self, key: str) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

@@ -37,10 +37,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gatecorpus  # noqa: E402
 import harness as h  # noqa: E402
 import resampling  # noqa: E402
+
+from tests.rig import speech  # noqa: E402
 
 SILENCE_MS = 500
 
@@ -52,6 +56,21 @@ def pct(values: list[float], q: float) -> float:
 def noise(seconds: float, dbfs: float = -55.0) -> np.ndarray:
     rng = np.random.default_rng(7)
     return (rng.standard_normal(int(seconds * h.MIC_RATE)) * 10 ** (dbfs / 20)).astype(np.float32)
+
+
+def nonstop_talk(seconds: float) -> np.ndarray:
+    """Someone talking without pause (espeak-ng, six voices and languages, -30 dBFS, 150 ms between
+    utterances) over the -55 dBFS noise, at the mic rate: the voice gate stays open all along, so
+    ours does all its work (detector and streaming) as the baseline streams everything."""
+    words = [speech.at_active_level(speech.espeak(*u), -30.0) for u in speech.UTTERANCES]
+    gap = np.zeros(int(0.15 * speech.RATE))
+    one = np.concatenate([part for u in words for part in (u, gap)])
+    x = np.tile(one, int(seconds * speech.RATE / len(one)) + 1)[: int(seconds * speech.RATE)]
+    return (soxr.resample(x, speech.RATE, h.MIC_RATE) + noise(seconds)[: int(seconds * h.MIC_RATE)]).astype(np.float32)
+
+
+def session_started(sim: h.SimulatorThread) -> bool:
+    return any(e.get("type") == "session.update" for e in sim.sim.client_events[-20:])
 
 
 def speech_like(seconds: float) -> np.ndarray:
@@ -81,13 +100,13 @@ def streaming(subject: str, work: Path, seconds: float, delta_ms: int, pace: flo
     stopped daemon's trace and CPU/RSS figures for the steady window."""
     sim = h.start_simulator(delta_ms=delta_ms, pace=pace)
     rig, feeder = h.make_rig(work / "alsa")
-    d = h.Daemon(subject, work, h.daemon_config(sim.url, rig), rig)
+    d = h.Daemon(subject, work, h.daemon_config(sim.url, rig, subject), rig)
     talking = None
     try:
         d.wait_ready()
-        h.wait_until(lambda: any(e.get("type") == "input_audio_buffer.append" for e in sim.sim.client_events[-5:]),
-                     20, "the daemon never streamed the mic")
-        feeder.feed(noise(seconds + 10))
+        h.wait_until(lambda: session_started(sim), 20, "the daemon never configured a session")
+        feeder.feed(nonstop_talk(seconds + 10))
+        h.wait_until(lambda: len(h.SimClock.appends) > 10, 20, "the daemon never streamed the mic")
         talking = h.keep_talking(sim, every_s=every_s)
         h.wait_until(lambda: len(h.SimClock.deltas) > 10, 20, "no reply audio")
         time.sleep(2.0)  # steady state
@@ -129,12 +148,11 @@ def playback(subject: str, work: Path, seconds: float) -> dict:
 def turn(subject: str, work: Path, utterances: int) -> dict:
     sim = h.start_simulator(response_delay_s=0.0, pace=0.0)
     rig, feeder = h.make_rig(work / "alsa")
-    d = h.Daemon(subject, work, h.daemon_config(sim.url, rig), rig)
+    d = h.Daemon(subject, work, h.daemon_config(sim.url, rig, subject), rig)
     lead, voiced, gap = 10, 25, 75  # periods of 20 ms
     try:
         d.wait_ready()
-        h.wait_until(lambda: any(e.get("type") == "input_audio_buffer.append" for e in sim.sim.client_events[-5:]),
-                     20, "the daemon never streamed the mic")
+        h.wait_until(lambda: session_started(sim), 20, "the daemon never configured a session")
         lost = feeder.periods_lost
         one = np.concatenate([speech_like(voiced * 0.02), np.zeros(int(gap * 0.02 * h.MIC_RATE), np.float32)])
         feeder.feed(np.concatenate([np.zeros(int(lead * 0.02 * h.MIC_RATE), np.float32)] + [one] * utterances))
@@ -162,7 +180,39 @@ def turn(subject: str, work: Path, utterances: int) -> dict:
             "turn_samples": len(waits), "mic_periods_lost": lost}
 
 
+def idle(subject: str, work: Path, seconds: float) -> dict:
+    """Nobody speaking: the issue's idle room (fan hum -45 dBFS, knocks, -50 dBFS floor) for
+    ``seconds``; CPU of the daemon and the audio bytes the simulator received in that window."""
+    sim = h.start_simulator()
+    rig, feeder = h.make_rig(work / "alsa")
+    d = h.Daemon(subject, work, h.daemon_config(sim.url, rig, subject), rig, trace=False)
+    try:
+        d.wait_ready()
+        h.wait_until(lambda: session_started(sim), 20, "the daemon never configured a session")
+        room = speech.idle_room(seconds + 8.0)
+        feeder.feed(soxr.resample(room, speech.RATE, h.MIC_RATE).astype(np.float32))
+        time.sleep(3.0)  # steady state
+        cpu0, t0, lost0 = d.cpu_s(), time.monotonic(), feeder.periods_lost
+        wakeups0 = d.wakeups()
+        time.sleep(seconds)
+        cpu1, t1 = d.cpu_s(), time.monotonic()
+        wakeups = (d.wakeups() - wakeups0) / (t1 - t0)
+        user, system, exact = ((b - a) / (t1 - t0) * 100 for a, b in zip(cpu0, cpu1, strict=True))
+        sent = h.SimClock.upstream_bytes(t0, t1)
+        return {"idle_cpu_percent": user + system, "idle_cpu_exact_percent": exact,
+                "idle_upstream_bytes_per_s": sent / (t1 - t0), "idle_lost_periods": feeder.periods_lost - lost0,
+                "idle_wakeups_per_s": wakeups}
+    finally:
+        d.stop()
+        feeder.stop()
+        sim.close()
+
+
 METRICS = [  # key, label, unit, format
+    ("idle_cpu_percent", "CPU, idle room 30 s (nobody speaking), user+sys, of one core", "%", "{:.2f}"),
+    ("idle_cpu_exact_percent", "  same, scheduler's exact runtime (schedstat)", "%", "{:.2f}"),
+    ("idle_upstream_bytes_per_s", "upstream audio, idle room, bytes per second", "B/s", "{:.0f}"),
+    ("idle_wakeups_per_s", "wake-ups of the daemon's threads, idle room, per second", "/s", "{:.0f}"),
     ("startup_s", "start-up, exec -> READY=1", "s", "{:.3f}"),
     ("cpu_percent", "CPU, full-duplex streaming, user+sys, of one core", "%", "{:.2f}"),
     ("cpu_exact_percent", "  same, scheduler's exact runtime (schedstat)", "%", "{:.2f}"),
@@ -183,7 +233,10 @@ METRICS = [  # key, label, unit, format
 
 def one_repeat(subject: str, work: Path, quick: bool) -> dict:
     seconds = 10.0 if quick else 30.0
-    figures = {}
+    figures = idle(subject, work / "idle", seconds)
+    if subject == "ours-ungated":  # only what the gate changes: idle cost and the turn's latency
+        figures.update(turn(subject, work / "turn", 6 if quick else 15))
+        return figures
     figures.update(startup(subject, work, 3 if quick else 7))
     figures.update(duplex(subject, work / "duplex", seconds))
     figures.update(playback(subject, work / "playback", seconds))
@@ -203,7 +256,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--subjects", default="ours,baseline")
+    parser.add_argument("--subjects", default="ours,ours-ungated,baseline")
+    parser.add_argument("--corpus", choices=("full", "quick", "none"), default=None,
+                        help="the voice gate over the speech and noise corpus (default: full, quick with --quick)")
     args = parser.parse_args()
     repeats = args.repeats or (1 if args.quick else 3)
     subjects = args.subjects.split(",")
@@ -216,28 +271,36 @@ def main() -> int:
     medians = {s: {k: statistics.median(run[k] for run in runs[s]) for k in runs[s][0] if not k.endswith("runs_s")}
                for s in subjects}
     print_table(medians, runs, repeats)
+    corpus = args.corpus or ("quick" if args.quick else "full")
+    gate_figures = gatecorpus.measure(quick=corpus == "quick") if corpus != "none" else {}
+    if gate_figures:
+        gatecorpus.print_figures(gate_figures)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"{stamp}.json"
     path.write_text(json.dumps({"machine": machine(), "repeats": repeats, "quick": args.quick,
-                                "median": medians, "runs": runs}, indent=1))
+                                "median": medians, "runs": runs, "voice_gate": gate_figures}, indent=1))
     print(f"\nwritten: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0
 
 
 def print_table(medians: dict, runs: dict, repeats: int) -> None:
     ours, base = medians.get("ours", {}), medians.get("baseline", {})
-    print(f"\nmedian of {repeats} repeat(s); spread = min..max of ours over the repeats")
-    print(f"{'metric':<58} {'ours':>10} {'baseline':>10} {'ours/base':>10}  spread (ours)")
+    ungated = medians.get("ours-ungated", {})
+    print(f"\nmedian of {repeats} repeat(s); spread = min..max of ours over the repeats; "
+          "ungated = ours with audio.voice_gate off")
+    print(f"{'metric':<62} {'ours':>9} {'ungated':>9} {'baseline':>9} {'ours/base':>9}  spread (ours)")
     for key, label, unit, fmt in METRICS:
         if key not in ours and key not in base:
             continue
         o, b = ours.get(key, float("nan")), base.get(key, float("nan"))
+        u = ungated.get(key, float("nan"))
         ratio = o / b if b else float("nan")
         values = [run[key] for run in runs.get("ours", []) if key in run]
         spread = f"{fmt.format(min(values))}..{fmt.format(max(values))}" if values else ""
-        print(f"{label + ' (' + unit + ')':<58} {fmt.format(o):>10} {fmt.format(b):>10} {ratio:>10.3g}  {spread}")
+        print(f"{label + ' (' + unit + ')':<62} {fmt.format(o):>9} {fmt.format(u):>9} {fmt.format(b):>9} "
+              f"{ratio:>9.3g}  {spread}")
 
 
 if __name__ == "__main__":

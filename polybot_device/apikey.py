@@ -27,6 +27,11 @@ from .config import ConfigError
 from .keycommand import KeyCommandFailed, run_key_command
 
 CREDENTIAL_NAME = "openai_api_key"
+NO_KEY_FILE = (
+    "no API key: the systemd credential openai_api_key is empty, so the key file the unit loads "
+    "(/etc/polybot/openai_api_key unless LoadCredential= was changed) is missing or empty: put the key "
+    "there (one line, owner root, mode 0600) and run: systemctl restart polybot-device"
+)
 
 
 INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00a0\u2007\u202f"))
@@ -53,6 +58,10 @@ def normalise_key(raw: str, source: str) -> str:
     if bad is not None:
         raise KeyUnusable(f"the key from {source} contains U+{ord(bad):04X}, which no API key has")
     return value
+
+
+class KeyEmpty(KeyUnavailable):
+    """The key file or credential is there but blank."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,11 @@ class KeySource:
         if creds:
             path = Path(creds) / CREDENTIAL_NAME
             if path.exists():
-                return self._found(_read_file(path, "credential"), "systemd credential openai_api_key")
+                try:
+                    value = _read_file(path, "credential")
+                except KeyEmpty:  # the unit's SetCredential= fallback: LoadCredential= found no key file
+                    raise KeyUnavailable(NO_KEY_FILE) from None
+                return self._found(value, "systemd credential openai_api_key")
         raise KeyUnavailable(
             "no API key: set OPENAI_API_KEY, or api.key_file, or the systemd credential "
             f"{CREDENTIAL_NAME} (LoadCredential=)"
@@ -163,5 +176,5 @@ def _read_file(path: Path, what: str) -> str:
     except OSError as exc:
         raise KeyUnavailable(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if not value.translate(INVISIBLE).strip():
-        raise KeyUnavailable(f"{what} {path} is empty")
+        raise KeyEmpty(f"{what} {path} is empty")
     return value

@@ -18,12 +18,18 @@ from collections.abc import Callable
 
 from .apikey import KeySource
 from .audio.capture import MicCapture
+from .audio.endwatch import PlaybackEndWatch
 from .audio.playback import SpeakerPlayback
 from .audio.volume import Volume
-from .audio.wire import BYTES_PER_MS
+from .audio.wire import BYTES_PER_MS, BYTES_PER_S
 from .config import Config, Mode, reloadable
+from .cost.keeper import CostKeeper
+from .cost.ledger import LEDGER_FILE
+from .cost.meter import CostSummary
+from .fleet.runtime_state import runtime_dir
 from .gate import GateSettings, MicGate, Route
 from .interaction import Interaction
+from .liveness import LivenessCheck, thread_check
 from .modes import Selection
 from .realtime import events as ev
 from .realtime.actions import (
@@ -34,6 +40,8 @@ from .realtime.actions import (
     SetActivity,
     SpeechStarted,
     Transcript,
+    TranscriptionUsed,
+    UsageReported,
     UtteranceEnded,
 )
 from .realtime.connection import RealtimeLink
@@ -43,14 +51,9 @@ from .redact import escape
 from .sessions import SessionChoice
 from .state import Activity, StatusModel
 from .stats import Listener, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
+from .voicegate import make_voice_gate
 
 log = logging.getLogger(__name__)
-
-THREAD_STUCK_AFTER_S = 10.0
-"""An audio thread that has not reported in for this long is stuck in a blocking call: the
-watchdog stops pinging and systemd restarts the daemon. Waiting for a missing device still
-reports in (each open attempt), so a missing mic is not a hang."""
-
 
 class Translator:
     def __init__(self, config: Config, keys: KeySource, status: StatusModel) -> None:
@@ -60,28 +63,30 @@ class Translator:
         self._choice = SessionChoice(config, self.selection)
         self.gate = MicGate(GateSettings.from_config(config))
         self.gate.streaming = self.selection.uses_translation_endpoint
+        self.voice = make_voice_gate(config)
+        self._configure_voice_gate()
         self.outbox = Outbox(capacity_ms=int(config.audio.outage_buffer_s * 1000),
                              lead_ms=max(1000, config.vad.prefix_padding_ms + 200))
         self._listeners: list[Listener] = []
+        self.costs = CostKeeper(config.cost, status, self._emit, ledger_path=runtime_dir() / LEDGER_FILE)
         self.link = RealtimeLink(config.api, keys, status, self.outbox, self._choice.kind, self._on_action,
                                  on_session_lost=self._on_session_lost, is_quiet=self.is_quiet,
                                  on_outcome=self._on_outcome)
         self.volume: Volume | None = None
         self.capture: MicCapture | None = None
         self.playback: SpeakerPlayback | None = None
-        self._end_check: asyncio.TimerHandle | None = None
+        self._end_watch = PlaybackEndWatch(self.speaker_playing, self._queued_s, self._speaker_went_quiet)
         self._speech_ended_at: float | None = None
         self.utterances_translated = 0
-        self.last_mic_chunk: bytes | None = None
         self.last_played_chunk: bytes | None = None
-        """The latest audio each way, kept by reference for the level meter (no work per chunk)."""
+        """The latest translation audio, kept by reference for the level meter (no work per chunk)."""
         self.interaction = Interaction(self, status)  # last: everything it may ask for exists now
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def run(self, on_started: Callable[[], None] = lambda: None) -> None:
         loop = asyncio.get_running_loop()
-        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status)
+        self.capture = MicCapture(self.config.audio.input, loop, self._on_mic_status, gate=self.voice)
         self.playback = SpeakerPlayback(self.config.audio.output, loop, self._on_speaker_status)
         self.volume = Volume(self.config.audio.output)
         self.capture.start()
@@ -91,12 +96,14 @@ class Translator:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pump_mic(self.capture, self.playback), name="mic")
                 tasks.create_task(self.link.run(), name="link")
+                tasks.create_task(self.costs.run(lambda: self.outbox.sent_total_ms,
+                                                 lambda: self.selection.uses_translation_endpoint))
                 self.status.update(started=True)
                 on_started()
         finally:
-            if self._end_check:
-                self._end_check.cancel()
+            self._end_watch.cancel()
             self.interaction.close()
+            self.costs.close()
             self.capture.stop()
             self.playback.stop()
 
@@ -113,23 +120,28 @@ class Translator:
             speaker_underruns=playback.underruns if playback else 0,
             speaker_frames=playback.played_total_frames if playback else 0,
             speaker_playing=playback is not None and playback.is_playing(),
-            last_mic_chunk=self.last_mic_chunk, last_played_chunk=self.last_played_chunk,
-            quiet=self.is_quiet(), session_live_since=self.link.live_since)
+            last_mic_chunk=capture.last_chunk if capture else None, last_played_chunk=self.last_played_chunk,
+            quiet=self.is_quiet(), session_live_since=self.link.live_since,
+            upstream_audio_bytes=self.link.audio_bytes_sent,
+            voice_gate_open_s=self.voice.open_bytes / BYTES_PER_S if self.voice else 0.0)
+
+    def cost(self) -> CostSummary:
+        return self.costs.summary()
 
     def is_quiet(self) -> bool:
         """Nobody speaking, nothing playing, no response on its way: a session can be swapped."""
         return (self.status.facts.activity is Activity.IDLE and not self.link.response_open
                 and not self.speaker_playing())
 
-    def liveness_checks(self) -> list[Callable[[], str | None]]:
+    def someone_speaking(self) -> bool:
+        """A voice in the room now (the local gate's view; our own speaker's echo excluded)."""
+        voice, playback = self.voice, self.playback
+        return voice is not None and voice.speaking and not (playback and self.gate.hears_echo(playback))
+
+    def liveness_checks(self) -> list[LivenessCheck]:
         """For the watchdog: the audio threads must keep reporting in."""
-        return [self._check_capture, self._check_playback]
-
-    def _check_capture(self) -> str | None:
-        return _stuck("microphone", self.capture.last_alive if self.capture else None)
-
-    def _check_playback(self) -> str | None:
-        return _stuck("speaker", self.playback.last_alive if self.playback else None)
+        return [thread_check("microphone", lambda: self.capture.last_alive if self.capture else None),
+                thread_check("speaker", lambda: self.playback.last_alive if self.playback else None)]
 
     def _emit(self, event: TranslatorEvent) -> None:
         for listener in self._listeners:
@@ -138,11 +150,12 @@ class Translator:
     # -- the mic path (50 times a second: keep it lean) ------------------------------------------
 
     async def _pump_mic(self, capture: MicCapture, playback: SpeakerPlayback) -> None:
-        outbox, link, gate = self.outbox, self.link, self.gate
+        outbox, link, gate, costs = self.outbox, self.link, self.gate, self.costs
         silence = b""
         while True:
             chunk = await capture.read()
-            self.last_mic_chunk = chunk
+            if costs.paused:
+                continue  # the daily budget is spent: nothing more is sent (and billed) today
             route = gate.route(chunk, playback)
             if route is Route.DROP:
                 continue  # our own speaker's voice (or no talk button held) must not reach the server
@@ -160,6 +173,7 @@ class Translator:
             case Play():
                 self._play_translation(action)
             case SpeechStarted():
+                self._server_hearing(True)
                 self.outbox.utterance_started(action.audio_start_ms)
                 if not self.config.audio.echo_gate and self.speaker_playing():
                     log.info("barge-in: the person spoke over the translation")
@@ -168,6 +182,7 @@ class Translator:
                 if self.status.facts.activity is not Activity.SPEAKING:
                     self.status.update(activity=action.activity)
             case UtteranceEnded():
+                self._server_hearing(False)
                 self._speech_ended_at = time.monotonic()
                 self.outbox.utterance_ended(action.audio_end_ms)
             case ResponseFinished():
@@ -176,6 +191,10 @@ class Translator:
                     self.utterances_translated += 1
                 self._emit(ResponseDone(action.status))
                 self.interaction.response_finished(action.status)
+            case UsageReported():
+                self.costs.response(action.usage)
+            case TranscriptionUsed():
+                self.costs.transcription(action.usage)
             case Transcript():
                 if self.config.privacy.log_transcripts:  # escaped: a server's newline cannot forge a line
                     log.info("%s: %s", action.role, escape(action.text))
@@ -189,9 +208,19 @@ class Translator:
         self.interaction.translation_audio(action.item_id, action.pcm)
         if self.status.facts.activity is not Activity.SPEAKING and self.speaker_playing():  # not if unplugged
             self.status.update(activity=Activity.SPEAKING)
-            self._watch_playback_end()
+            self._end_watch.watch()
+
+    def _server_hearing(self, hearing: bool) -> None:
+        """The voice gate stays open while the server hears a turn: it decides when it ends."""
+        if self.voice is not None:
+            self.voice.server_hearing = hearing
+
+    def _configure_voice_gate(self) -> None:
+        if self.voice is not None:
+            self.voice.configure(self.config, self.selection.uses_translation_endpoint)
 
     def _on_session_lost(self) -> None:
+        self._server_hearing(False)
         self._speech_ended_at = None
         if self.status.facts.activity is Activity.HEARING:
             self.status.update(activity=Activity.IDLE)
@@ -227,17 +256,11 @@ class Translator:
         if self.volume is not None:
             self.volume.step(up=up)
 
-    def _watch_playback_end(self) -> None:
-        loop = asyncio.get_running_loop()
-        # At the expected end, not every 50 ms: each timer wake-up costs CPU on a Pi Zero.
-        remaining_s = self.playback.remaining_s() if self.playback is not None else 0.0
-        self._end_check = loop.call_later(max(0.02, remaining_s), self._check_playback_end)
+    def _queued_s(self) -> float:
+        return self.playback.remaining_s() if self.playback is not None else 0.0
 
-    def _check_playback_end(self) -> None:
-        self._end_check = None
-        if self.speaker_playing():
-            self._watch_playback_end()
-        elif self.status.facts.activity is Activity.SPEAKING:
+    def _speaker_went_quiet(self) -> None:
+        if self.status.facts.activity is Activity.SPEAKING:
             self.status.update(activity=Activity.IDLE)
 
     # -- what the button asks for -------------------------------------------------------------------
@@ -254,13 +277,20 @@ class Translator:
         restarted and the audio captured meanwhile waits in the outbox."""
         was_translation = self.selection.uses_translation_endpoint
         mode = self.selection.next_mode()
-        self.gate.streaming = self.selection.uses_translation_endpoint
         log.info("mode: %s", mode)
-        if was_translation != self.selection.uses_translation_endpoint:
+        if self._apply_selection(was_translation):
             await self.link.restart_session(f"mode change to {mode}")
-        else:
-            self.link.reconfigure(self._choice.session_update())
         return mode
+
+    def _apply_selection(self, was_translation: bool) -> bool:
+        """The gates follow the selection; True when the endpoint changed and the session must
+        restart (otherwise the live session is updated in place)."""
+        self.gate.streaming = self.selection.uses_translation_endpoint
+        self._configure_voice_gate()
+        if was_translation != self.selection.uses_translation_endpoint:
+            return True
+        self.link.reconfigure(self._choice.session_update())
+        return False
 
     def talk(self, held: bool, since: float | None = None) -> None:
         """hold-to-talk: while held the mic is sent; on release the turn is committed and a
@@ -288,17 +318,15 @@ class Translator:
         was_translation = self.selection.uses_translation_endpoint
         self.config = self._choice.config = new
         self.gate.settings = GateSettings.from_config(new)
+        self.costs.reconfigure(new.cost)
         if self.volume is not None and new.audio.output.volume_percent != old.audio.output.volume_percent:
             self.volume.set(new.audio.output.volume_percent)
         if new.controls != old.controls:
             self.interaction.rebuild_controls()
         self.selection.reload(new)
-        self.gate.streaming = self.selection.uses_translation_endpoint
         self.interaction.forget_translation()
-        if was_translation != self.selection.uses_translation_endpoint:
+        if self._apply_selection(was_translation):
             asyncio.get_running_loop().create_task(self.link.restart_session("reload changed the mode"))
-        else:
-            self.link.reconfigure(self._choice.session_update())
         log.info("reload: mode %s, languages %s", new.mode, ", ".join(new.languages))
 
     # -- device status (called on the loop by the audio threads) ----------------------------------
@@ -313,11 +341,9 @@ class Translator:
             self.link.audio_ready()
 
     def _on_speaker_status(self, present: bool, detail: str) -> None:
-        """Nothing to show yet: the playback thread logs and retries; audio meanwhile is dropped."""
+        """The playback thread logs and retries (audio meanwhile is dropped); the state shows it.
+        The mic's reason outranks the speaker's in ``detail``, as its state does."""
+        mic_ok = self.status.facts.mic_present
+        self.status.update(speaker_present=present,
+                           **({"detail": "" if present else detail} if mic_ok else {}))
 
-
-def _stuck(part: str, last_alive: float | None) -> str | None:
-    if last_alive is None:
-        return None
-    silent_s = time.monotonic() - last_alive
-    return f"{part} thread silent for {silent_s:.0f} s" if silent_s > THREAD_STUCK_AFTER_S else None

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="is the running daemon healthy? one line; exit 0 healthy, 1 degraded, "
                                   "2 not running or stale (for update tools: Mender, RAUC, balena)")
 
-    sub.add_parser("devices", help="list ALSA capture/playback devices with their rates and channels")
+    devices = sub.add_parser("devices", help="list ALSA capture/playback devices: formats, rates, channels")
+    devices.add_argument("--output", type=Path, default=None, metavar="FILE",
+                         help="also write the list to FILE, atomically (the image writes it to the boot partition)")
 
     sim = sub.add_parser("simulate", help="run the local Realtime API simulator on loopback")
     sim.add_argument("--port", type=int, default=8765)
@@ -93,15 +95,20 @@ def main(argv: list[str] | None = None) -> int:
 
             return health()
         if args.command == "devices":
-            from .audio.devices import format_devices, list_devices
+            from .audio.devices import format_devices, list_devices, write_device_list
 
-            print(format_devices(list_devices()))
+            text = format_devices(list_devices())
+            print(text)
+            if args.output is not None:
+                write_device_list(args.output, text)
             return EX_OK
         if args.command == "simulate":
             return simulate(args.host, args.port, args.response_delay)
         if args.command == "show-config-error":
             from .controls.config_error import show_config_error
+            from .service import setup_logging
 
+            setup_logging("info", SecretRedactor())  # the config is broken: its logging level too
             return show_config_error(args.config)
         if args.command == "doctor":
             return doctor(args)

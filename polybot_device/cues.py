@@ -36,6 +36,13 @@ KEY_WORDS = {
     "de": "Der Übersetzungsdienst hat den Schlüssel dieses Geräts abgelehnt.",
 }
 
+BUDGET_WORDS = {
+    "en": "Today's translation budget is used up. Translation resumes at midnight.",
+    "es": "El presupuesto de traducción de hoy se ha agotado. La traducción vuelve a medianoche.",
+    "fr": "Le budget de traduction du jour est épuisé. La traduction reprend à minuit.",
+    "de": "Das Übersetzungsbudget für heute ist aufgebraucht. Die Übersetzung geht um Mitternacht weiter.",
+}
+
 
 def _tone(freqs_ms: list[tuple[float, int]], level: float) -> bytes:
     """A sequence of (Hz, ms) notes with 5 ms fades so nothing clicks; 0 Hz is a rest."""
@@ -62,6 +69,7 @@ class Earcons:
     mode: bytes
     offline: bytes
     key_refused: bytes
+    budget: bytes
 
     @classmethod
     def make(cls, level: float) -> Earcons:
@@ -72,6 +80,7 @@ class Earcons:
             mode=_tone([(523, 60), (0, 30), (659, 60), (0, 30), (784, 60)], level * 0.7),
             offline=_tone([(392, 120), (0, 80)] * 3, level),
             key_refused=_tone([(311, 300), (0, 100), (311, 300)], level),
+            budget=_tone([(523, 400), (0, 100), (392, 150)], level),
         )
 
 
@@ -140,3 +149,7 @@ def offline_words(home: str) -> str:
 
 def key_words(home: str) -> str:
     return KEY_WORDS.get(home.split("-")[0], KEY_WORDS["en"])
+
+
+def budget_words(home: str) -> str:
+    return BUDGET_WORDS.get(home.split("-")[0], BUDGET_WORDS["en"])

@@ -73,11 +73,11 @@ class MicGate:
         """What to do with ``chunk``, just captured, while ``speaker`` plays or not."""
         if self.waiting_for_talk:
             self._preroll.append((self._clock(), chunk))
-        elif not self._echo(speaker):
+        elif not self.hears_echo(speaker):
             return Route.SEND
         return Route.SILENCE if self.streaming else Route.DROP
 
-    def _echo(self, speaker: Speaker) -> bool:
+    def hears_echo(self, speaker: Speaker) -> bool:
         """Our own voice may be in the mic: it plays, or its echo is still in the room."""
         if not self.settings.echo_gate:
             return False

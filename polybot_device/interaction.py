@@ -32,10 +32,14 @@ REPLAY_MAX_BYTES = 60 * BYTES_PER_S
 """At most the last 60 s of translation are kept for replay (interpreter mode never ends)."""
 REPLAY_ITEM = "replay"
 CUE_ITEM = "cue"
-FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE)
+FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE, State.BUDGET_SPENT)
 OFFLINE_NOTICE_AFTER_S = 5.0
 """A blip that heals by itself is not worth a spoken notice (which also shuts the mic while it
 plays): only an outage lasting this long is announced."""
+PAUSE_CHECK_S = 0.2
+"""While a cue waits for someone to stop talking, how often it looks again."""
+MAX_DEFERRED = 8
+"""Cues waiting for a pause beyond this many: the oldest is dropped (a button pressed all along)."""
 
 
 class Translating(Protocol):
@@ -64,6 +68,9 @@ class Translating(Protocol):
 
     def speaker_playing(self) -> bool: ...
 
+    def someone_speaking(self) -> bool:
+        """A voice in the room now, by the local voice gate (works offline too)."""
+
     def step_volume(self, up: bool) -> None: ...
 
 
@@ -88,6 +95,7 @@ class Interaction:
         self._notice: asyncio.TimerHandle | None = None
         self._replay_until = 0.0
         self._deferred: list[bytes] = []
+        self._pause_check: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -115,8 +123,9 @@ class Interaction:
             self.controls.close()
             self.controls = None
         self.forget_translation()
-        if self._notice is not None:
-            self._notice.cancel()
+        for timer in (self._notice, self._pause_check):
+            if timer is not None:
+                timer.cancel()
         for task in self._tasks:
             task.cancel()
 
@@ -227,15 +236,36 @@ class Interaction:
     # -- cues and notices ----------------------------------------------------------------------------
 
     def play_cue(self, pcm: bytes | None) -> None:
-        """Play now, or, while someone is speaking, once they stop: a cue shuts the mic (echo
-        gate) while it plays, and must never cost the person a word."""
+        """Play now, or, while someone is speaking, once they pause: a cue shuts the mic (echo
+        gate) while it plays, and must never talk over a person nor cost them a word. Speaking
+        is what the server hears (a turn in progress) or, offline too, what the local voice gate
+        hears."""
         cfg = self._t.config.cues
         if not (pcm and cfg.enabled and self._t.has_speaker()):
             return
-        if self._status.facts.activity is Activity.HEARING:
+        if self._someone_speaking():
             self._deferred.append(pcm)
+            del self._deferred[:-MAX_DEFERRED]
+            self._watch_for_pause()
             return
         self._t.play(pcm, CUE_ITEM)
+
+    def _someone_speaking(self) -> bool:
+        return self._status.facts.activity is Activity.HEARING or self._t.someone_speaking()
+
+    def _watch_for_pause(self) -> None:
+        """The server's turn end arrives as a state change; the local gate's pause is looked for
+        every PAUSE_CHECK_S, only while a cue waits (an idle gadget sets no timer)."""
+        if self._pause_check is None and self._loop is not None:
+            self._pause_check = self._loop.call_later(PAUSE_CHECK_S, self._play_deferred)
+
+    def _play_deferred(self) -> None:
+        if self._pause_check is not None:
+            self._pause_check.cancel()
+            self._pause_check = None
+        pending, self._deferred = self._deferred, []
+        for pcm in pending:
+            self.play_cue(pcm)
 
     def _announce(self, earcon: bytes, words: str, language: str) -> None:
         self.play_cue(earcon)
@@ -249,9 +279,7 @@ class Interaction:
     def _on_state(self, state: State, facts: Facts) -> None:
         previous, self._state = self._state, state
         if self._deferred and facts.activity is not Activity.HEARING:
-            pending, self._deferred = self._deferred, []
-            for pcm in pending:
-                self.play_cue(pcm)
+            self._play_deferred()
         if state is State.LISTENING:
             if previous is State.SPEAKING and self._t.config.cues.ready:
                 self.play_cue(self.earcons.ready)
@@ -271,6 +299,8 @@ class Interaction:
         home = self._t.selection.home
         if state is State.OFFLINE:
             earcon, words = self.earcons.offline, cues.offline_words(home)
+        elif state is State.BUDGET_SPENT:  # said once: the state is entered once per spent budget
+            earcon, words = self.earcons.budget, cues.budget_words(home)
         else:
             earcon, words = self.earcons.key_refused, cues.key_words(home)
         if self._t.config.cues.spoken and self._voice.available:

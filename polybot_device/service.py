@@ -89,7 +89,8 @@ class Notifier:
         log.info("state: %s", words, extra={"POLYBOT_EVENT": EVENT_STATE, "POLYBOT_STATE": state.value})
 
 
-_DETAILED = {State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE, State.MIC_MISSING, State.CONNECTING}
+_DETAILED = {State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE, State.MIC_MISSING, State.SPEAKER_MISSING,
+             State.CONNECTING, State.BUDGET_SPENT}
 
 
 def watchdog_interval_s() -> float | None:

@@ -48,4 +48,6 @@ class SessionChoice:
     def _protocol(self) -> SessionProtocol:
         if self.selection.uses_translation_endpoint:
             return TranslationProtocol(self.session_update(), self._ids)
-        return ConversationProtocol(self.session_update(), self._ids)
+        context = self.config.context
+        keep = context.keep_turns if context.strategy == "delete" else None
+        return ConversationProtocol(self.session_update(), self._ids, keep_turns=keep)

@@ -26,8 +26,11 @@ class State(enum.Enum):
     SPEAKING = "speaking"
     OFFLINE = "offline"
     MIC_MISSING = "mic-missing"
+    SPEAKER_MISSING = "speaker-missing"
     AUTH_ERROR = "auth-error"
     KEY_UNUSABLE = "key-unusable"
+    BUDGET_SPENT = "budget-spent"
+    CLOCK_UNSET = "clock-unset"
 
     @property
     def words(self) -> str:
@@ -43,8 +46,11 @@ _WORDS = {
     State.SPEAKING: "Speaking the translation",
     State.OFFLINE: "Offline: reconnecting",
     State.MIC_MISSING: "Microphone missing: waiting for it",
+    State.SPEAKER_MISSING: "Speaker not working: opening it again",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
     State.KEY_UNUSABLE: "API key unusable (a character no key has): check the key file",
+    State.BUDGET_SPENT: "Daily budget reached: translation paused until midnight",
+    State.CLOCK_UNSET: "Clock not set: waiting for time sync",
 }
 
 
@@ -55,6 +61,7 @@ class Link(enum.Enum):
     OFFLINE = "offline"  # was up or failed, retrying
     AUTH_ERROR = "auth-error"
     KEY_UNUSABLE = "key-unusable"  # not printable ASCII even after normalising: never sent
+    CLOCK_UNSET = "clock-unset"  # TLS says the certificate is not valid yet: our clock is behind
 
 
 class Activity(enum.Enum):
@@ -68,8 +75,11 @@ class Facts:
     started: bool = False
     link: Link = Link.DOWN
     mic_present: bool = True
+    speaker_present: bool = True
     activity: Activity = Activity.IDLE
     detail: str = ""
+    budget_spent: bool = False
+    """Today's estimated cost reached cost.daily_limit: no audio is sent."""
 
 
 Listener = Callable[[State, Facts], None]
@@ -132,13 +142,19 @@ def derive_state(f: Facts) -> State:
         return State.KEY_UNUSABLE
     if not f.mic_present:
         return State.MIC_MISSING
+    if not f.speaker_present:
+        return State.SPEAKER_MISSING
     if f.activity is Activity.SPEAKING:
         # Audio already received keeps playing through a drop: show what the person hears.
         return State.SPEAKING
+    if f.budget_spent:  # what is wrong with the link does not matter while nothing may be sent
+        return State.BUDGET_SPENT
     if f.link in (Link.DOWN, Link.CONNECTING):
         return State.CONNECTING
     if f.link is Link.OFFLINE:
         return State.OFFLINE
+    if f.link is Link.CLOCK_UNSET:
+        return State.CLOCK_UNSET
     if f.activity is Activity.HEARING:
         return State.HEARING
     return State.LISTENING

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .config import Config, Mode
+from .cost.meter import BudgetChange, CostSummary
+from .cost.usage import ResponseUsage
 from .realtime.actions import ResponseStatus
 from .realtime.failures import Outcome
 
@@ -38,7 +40,21 @@ class SessionEnded:
     outcome: Outcome
 
 
-TranslatorEvent = ResponseLatency | ResponseDone | SessionEnded
+@dataclass(frozen=True)
+class ResponseCost:
+    """A response's usage and its estimated cost (it comes before that response's ResponseDone)."""
+
+    usage: ResponseUsage
+    cost: float
+
+
+@dataclass(frozen=True)
+class BudgetChanged:
+    change: BudgetChange
+    summary: CostSummary
+
+
+TranslatorEvent = ResponseLatency | ResponseDone | SessionEnded | ResponseCost | BudgetChanged
 Listener = Callable[[TranslatorEvent], None]
 
 
@@ -59,12 +75,18 @@ class TranslatorStats:
     """Frames handed to the speaker since start (it changes while it plays)."""
     speaker_playing: bool
     last_mic_chunk: bytes | None
-    """The latest audio each way, by reference (for a level meter; no work per chunk)."""
+    """The latest audio each way, by reference (for a level meter; no work per chunk). The mic's is
+    the latest captured, whether the voice gate let it through or not."""
     last_played_chunk: bytes | None
     quiet: bool
     """Nobody speaking, nothing playing, no response on its way."""
     session_live_since: float | None
     """time.monotonic() when the current session went live; None while there is none."""
+    upstream_audio_bytes: int = 0
+    """Audio append messages handed to the socket since start, in bytes (the upstream data)."""
+    voice_gate_open_s: float = 0.0
+    """Seconds of mic audio the voice gate let through since start (pre-rolls included); with the
+    gate bypassed (interpreter, hold-to-talk) every second counts."""
 
 
 class Observable(Protocol):
@@ -75,5 +97,8 @@ class Observable(Protocol):
         """The running configuration (a reload replaces it)."""
 
     def stats(self) -> TranslatorStats: ...
+
+    def cost(self) -> CostSummary:
+        """Today's and the total estimate, the budget."""
 
     def subscribe(self, listener: Listener) -> None: ...

@@ -204,7 +204,13 @@ install_units() {
         --python "$prefix/venv/bin/python" --user "$user"
     if [ "$image" = 1 ]; then
         install -m 0755 "$src/image/firstboot/polybot-firstboot" "$prefix/libexec/polybot-firstboot"
+        install -m 0644 "$src/image/firstboot/polybot-firstboot-system.sh" "$prefix/libexec/polybot-firstboot-system.sh"
         install -m 0644 "$src/systemd/polybot-firstboot.service" "$unit_dir/polybot-firstboot.service"
+    fi
+    if [ -d /etc/NetworkManager/conf.d ]; then
+        # Wi-Fi power saving off for every connection (ours, Raspberry Pi Imager's, nmtui's): the
+        # Pi's brcmfmac power save adds 100-300 ms latency spikes. NetworkManager reads it at start.
+        install -m 0644 "$src/systemd/polybot-wifi-powersave.conf" /etc/NetworkManager/conf.d/polybot-wifi-powersave.conf
     fi
     if systemd_running; then
         systemctl daemon-reload

@@ -31,7 +31,7 @@ for unit in "${units[@]}"; do
     rm -f "$unit_dir/$unit"
     rm -rf "$unit_dir/$unit.d"
 done
-rm -f /etc/udev/rules.d/60-polybot-gpiochip.rules
+rm -f /etc/udev/rules.d/60-polybot-gpiochip.rules /etc/NetworkManager/conf.d/polybot-wifi-powersave.conf
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     systemctl reset-failed "${units[@]}" 2>/dev/null || true

@@ -24,11 +24,16 @@ UP = dict(started=True, link=Link.UP)
     (Facts(started=True, link=Link.OFFLINE, activity=Activity.SPEAKING), State.SPEAKING),
     # Faults a person must fix outrank everything the gadget is doing.
     (Facts(**UP, mic_present=False, activity=Activity.SPEAKING), State.MIC_MISSING),
+    (Facts(**UP, speaker_present=False, activity=Activity.SPEAKING), State.SPEAKER_MISSING),
+    (Facts(**UP, mic_present=False, speaker_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.OFFLINE, mic_present=False), State.MIC_MISSING),
     (Facts(started=True, link=Link.AUTH_ERROR, mic_present=False), State.AUTH_ERROR),
     (Facts(started=True, link=Link.AUTH_ERROR, activity=Activity.SPEAKING), State.AUTH_ERROR),
     # A key that cannot even be sent is its own state, never "Offline".
     (Facts(started=True, link=Link.KEY_UNUSABLE, mic_present=False), State.KEY_UNUSABLE),
+    # The clock is behind the certificate: not an outage, its own state (and LED pattern).
+    (Facts(started=True, link=Link.CLOCK_UNSET), State.CLOCK_UNSET),
+    (Facts(started=True, link=Link.CLOCK_UNSET, mic_present=False), State.MIC_MISSING),
 ])
 def test_the_shown_state_follows_one_priority_rule(facts, shown):
     assert derive_state(facts) is shown

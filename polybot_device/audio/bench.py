@@ -21,6 +21,7 @@ import numpy as np
 from ..config import AudioInputConfig, AudioOutputConfig
 from .filerig import FileRig
 from .resample import MicConverter, SpeakerConverter
+from .samples import S24_3LE, S32_LE
 from .wire import WIRE_RATE_HZ
 
 
@@ -99,9 +100,15 @@ def main() -> None:
         ("mic 16 kHz mono -> 24 kHz mono", MicConverter(16000, 1), 16000, 1),
         ("speaker 24 kHz -> 48 kHz stereo", SpeakerConverter(48000, 2), WIRE_RATE_HZ, 1),
         ("speaker 24 kHz -> 48 kHz mono", SpeakerConverter(48000, 1), WIRE_RATE_HZ, 1),
+        # 32-bit samples (an I2S mic or DAC): the chunks of a twice-as-wide int16 stream have the same bytes.
+        ("mic 48 kHz stereo S32_LE -> 24 kHz mono", MicConverter(48000, 2, sample_format=S32_LE), 48000, 4),
+        ("mic 48 kHz x4 S32_LE, channel 1", MicConverter(48000, 4, sample_format=S32_LE, channel=1), 48000, 8),
+        ("speaker 24 kHz -> 48 kHz stereo S32_LE", SpeakerConverter(48000, 2, sample_format=S32_LE), WIRE_RATE_HZ, 1),
+        ("speaker 24 kHz -> 48 kHz stereo S24_3LE", SpeakerConverter(48000, 2, sample_format=S24_3LE),
+         WIRE_RATE_HZ, 1),
     ]
     for label, conv, rate, ch in cases:
-        print(f"  {label:<36} {converter_cpu_percent(conv, _chunks(rate, ch, seconds), seconds):6.3f} %")
+        print(f"  {label:<42} {converter_cpu_percent(conv, _chunks(rate, ch, seconds), seconds):6.3f} %")
     mic_cpu, spk_cpu = asyncio.run(_rig_threads(3.0))
     print("threads on the file rig, real time (% of one core):")
     print(f"  MicCapture thread (48 kHz stereo)      {mic_cpu:6.3f} %")

@@ -14,9 +14,12 @@ PCMs, whose open blocks on a FIFO without a writer) are listed by name only, nev
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import alsaaudio
@@ -43,6 +46,8 @@ class DeviceInfo:
     """Rates the hw PCM accepts (from getrates(); a continuous range is rate_range instead)."""
     rate_range: tuple[int, int] | None = None
     channels: tuple[int, ...] = ()
+    formats: tuple[str, ...] = ()
+    """Sample formats the hw PCM accepts ('S16_LE', 'S32_LE', ...; from getformats())."""
     status: str = "ok"
     """'ok', 'busy' (another program has it open), 'not probed', or the error text."""
 
@@ -60,17 +65,43 @@ def _pcm_hints(direction: Direction) -> list[str]:
         return []
 
 
-def _cards() -> dict[str, str]:
-    """card id -> human card name."""
-    out: dict[str, str] = {}
+@dataclass(frozen=True)
+class Card:
+    index: int
+    """The kernel's card number (hw:N): numbers can have gaps (a card unplugged, an index= option)."""
+    name: str
+    long_name: str
+    """e.g. 'C-Media USB Audio Device at usb-3f980000.usb-1.2, full speed' (USB cards name their bus)."""
+
+
+def card_table() -> dict[str, Card]:
+    """card id -> its :class:`Card`. ``cards()`` and ``card_indexes()`` both walk ``snd_card_next``,
+    so zipping them pairs each id with its real index (a position in the list is not an index)."""
+    out: dict[str, Card] = {}
     try:
         for card_id, index in zip(alsaaudio.cards(), alsaaudio.card_indexes(), strict=False):
             try:
-                out[card_id] = alsaaudio.card_name(index)[0]
+                name, long_name = alsaaudio.card_name(index)
             except alsaaudio.ALSAAudioError:
-                out[card_id] = card_id
+                name, long_name = card_id, ""
+            out[card_id] = Card(int(index), name, long_name)
     except alsaaudio.ALSAAudioError:
         pass
+    return out
+
+
+def _cards() -> dict[str, str]:
+    """card id -> human card name."""
+    return {card_id: card.name for card_id, card in card_table().items()}
+
+
+def hw_names(direction: Direction) -> list[tuple[str, str]]:
+    """('hw:CARD=<id>,DEV=<n>', card id) for every hw PCM libasound hints at; nothing is opened."""
+    out = []
+    for name in _pcm_hints(direction):
+        hw = _parse_hw(name)
+        if hw is not None:
+            out.append((name, hw[0]))
     return out
 
 
@@ -92,6 +123,7 @@ def _probe(name: str, direction: Direction) -> dict:
         pcm = alsaaudio.PCM(pcm_type, alsaaudio.PCM_NONBLOCK, device=name)
         rates = pcm.getrates()
         channels = pcm.getchannels()
+        formats = tuple(pcm.getformats())
     except alsaaudio.ALSAAudioError as exc:
         text = str(exc)
         return {"status": "busy" if "busy" in text.lower() else text}
@@ -101,7 +133,7 @@ def _probe(name: str, direction: Direction) -> dict:
                 pcm.close()
             except alsaaudio.ALSAAudioError:
                 pass
-    result: dict = {"status": "ok", "channels": tuple(channels)}
+    result: dict = {"status": "ok", "channels": tuple(channels), "formats": formats}
     if isinstance(rates, int):
         result["rates"] = (rates,)
     elif isinstance(rates, tuple):
@@ -151,6 +183,7 @@ def list_devices(probe_timeout_s: float = PROBE_TIMEOUT_S) -> list[DeviceInfo]:
                     rates=probed.get("rates", ()),
                     rate_range=probed.get("rate_range"),
                     channels=probed.get("channels", ()),
+                    formats=probed.get("formats", ()),
                     status=probed["status"],
                 )
             )
@@ -197,9 +230,10 @@ def format_devices(devices: list[DeviceInfo]) -> str:
         for d in rows:
             if d.kind == "hw":
                 chans = ",".join(map(str, d.channels)) or "-"
+                formats = ",".join(d.formats) or "-"
                 lines.append(
                     f"  {d.name:<28} {d.card_name[:24]:<24} rates {_describe_rates(d):<22} "
-                    f"channels {chans:<6} {d.status}"
+                    f"channels {chans:<6} formats {formats:<16} {d.status}"
                 )
             else:
                 lines.append(f"  {d.name:<28} (named PCM, not probed)")
@@ -216,28 +250,41 @@ def format_devices(devices: list[DeviceInfo]) -> str:
         lines.append("")
     lines.append(
         "Use the hw:CARD=... names: they survive moving the USB device to another port, and the "
-        "daemon converts to 24 kHz mono itself. rate and channels must be values listed for that device."
+        "daemon converts to 24 kHz mono itself. rate and channels must be values listed for that device; "
+        "S16_LE, S24_3LE, S24_LE and S32_LE are converted. Or leave device: auto (USB or I2S, never HDMI)."
     )
     return "\n".join(lines)
+
+
+def write_device_list(path: Path, table: str) -> None:
+    """The device table as a file a person reads on a PC (the image writes it to the FAT boot
+    partition next to polybot.yaml): written to a temporary file and renamed, so a power cut
+    leaves the old list or the new one. Raises OSError."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    text = (f"Sound devices of this polybot, listed {stamp}.\n"
+            "Put a name from here into polybot.yaml (audio.input.device / audio.output.device), or leave 'auto'.\n\n"
+            f"{table}\n")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text.replace("\n", "\r\n"))  # the reader is probably Notepad
+    os.replace(tmp, path)
 
 
 _CARD_IN_NAME = re.compile(r"^(?:plug)?hw:(?:CARD=)?([^,]+)")
 
 
-def card_index(device: str) -> int | None:
+def card_index(device: str, cards: dict[str, Card] | None = None) -> int | None:
     """'hw:CARD=Speaker,DEV=0', 'plughw:1,0', 'hw:1' -> that card's index now; None when the
-    name does not name a card, or names one that is not plugged in."""
+    name does not name a card, or names one that is not plugged in. ``cards``: the
+    :func:`card_table` to look in (read from libasound when not given)."""
     match = _CARD_IN_NAME.match(device)
     if not match:
         return None
+    table = card_table() if cards is None else cards
     card = match.group(1)
     if card.isdigit():
-        return int(card) if int(card) in alsaaudio.card_indexes() else None
-    try:
-        index: int = alsaaudio.cards().index(card)
-    except ValueError:
-        return None
-    return index
+        return int(card) if any(c.index == int(card) for c in table.values()) else None
+    found = table.get(card)
+    return found.index if found is not None else None
 
 
 def card_absent(device: str) -> bool:

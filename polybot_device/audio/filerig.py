@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from .samples import SUPPORTED, FromInt16
+
 SYSTEM_ALSA_CONF = "/usr/share/alsa/alsa.conf"
 MIC_PCM = "polybot_mic"
 SPEAKER_PCM = "polybot_speaker"
@@ -49,10 +51,15 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 class FileRig:
     def __init__(self, directory: str | os.PathLike, mic_rate: int = 48000, mic_channels: int = 2,
-                 speaker_rate: int = 48000, speaker_channels: int = 2) -> None:
+                 speaker_rate: int = 48000, speaker_channels: int = 2, *, mic_format: str = "S16_LE",
+                 speaker_plug: bool = True) -> None:
+        """``mic_format``: the sample format the feeder writes (a device that offers only S32_LE,
+        say: narrow it with the shape shim). ``speaker_plug`` False: the speaker is a raw ``file``
+        PCM like the mic, so the output file holds exactly what the daemon wrote, in the format,
+        rate and channels it opened."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.mic_rate, self.mic_channels = mic_rate, mic_channels
+        self.mic_rate, self.mic_channels, self.mic_format = mic_rate, mic_channels, mic_format
         self.speaker_rate, self.speaker_channels = speaker_rate, speaker_channels
         self.mic_pcm, self.speaker_pcm = MIC_PCM, SPEAKER_PCM
         self.fifo = self.directory / "mic.fifo"
@@ -60,6 +67,21 @@ class FileRig:
         self.conf = self.directory / "asound.conf"
         if not self.fifo.exists():
             os.mkfifo(self.fifo)
+        raw_speaker = f"""{{
+      type file
+      slave.pcm null
+      file "{self.speaker_raw}"
+      format "raw"
+    }}"""
+        speaker = (f"""{{
+  type plug
+  slave {{
+    pcm {raw_speaker}
+    rate {speaker_rate}
+    channels {speaker_channels}
+    format S16_LE
+  }}
+}}""" if speaker_plug else raw_speaker)
         self.conf.write_text(
             f"""pcm.{MIC_PCM} {{
   type file
@@ -68,20 +90,7 @@ class FileRig:
   infile "{self.fifo}"
   format "raw"
 }}
-pcm.{SPEAKER_PCM} {{
-  type plug
-  slave {{
-    pcm {{
-      type file
-      slave.pcm null
-      file "{self.speaker_raw}"
-      format "raw"
-    }}
-    rate {speaker_rate}
-    channels {speaker_channels}
-    format S16_LE
-  }}
-}}
+pcm.{SPEAKER_PCM} {speaker}
 """
         )
 
@@ -96,7 +105,7 @@ pcm.{SPEAKER_PCM} {{
         return old
 
     def feeder(self, period_ms: int = 20) -> MicFeeder:
-        return MicFeeder(self.fifo, self.mic_rate, self.mic_channels, period_ms)
+        return MicFeeder(self.fifo, self.mic_rate, self.mic_channels, period_ms, self.mic_format)
 
     def read_speaker(self) -> np.ndarray:
         return read_speaker(self.speaker_raw, self.speaker_rate, self.speaker_channels)
@@ -108,10 +117,13 @@ class MicFeeder:
     pipe (sized to ~4 periods) is full, the period is lost, as a real mic's would be.
     """
 
-    def __init__(self, fifo_path: str | os.PathLike, rate: int, channels: int, period_ms: int = 20) -> None:
+    def __init__(self, fifo_path: str | os.PathLike, rate: int, channels: int, period_ms: int = 20,
+                 sample_format: str = "S16_LE") -> None:
         self.rate, self.channels, self.period_ms = rate, channels, period_ms
+        self._encode = FromInt16(next(f for f in SUPPORTED if f.name == sample_format))
+        self._frame_bytes = channels * self._encode.fmt.width
         self.period_frames = rate * period_ms // 1000
-        self._period_bytes = self.period_frames * channels * 2
+        self._period_bytes = self.period_frames * self._frame_bytes
         self._silence = bytes(self._period_bytes)
         self._fd = os.open(fifo_path, os.O_RDWR | os.O_NONBLOCK)
         # A small pipe is a small device ring: a few periods of backlog, not 64 KB (~0.3 s).
@@ -145,7 +157,7 @@ class MicFeeder:
         if a.shape[1] != self.channels:
             raise ValueError(f"expected {self.channels} channels, got {a.shape[1]}")
         with self._lock:
-            self._pending += np.ascontiguousarray(a).tobytes()
+            self._pending += self._encode.convert(np.ascontiguousarray(a))
             self._queued_frames += a.shape[0]
             self._idle.clear()
 
@@ -201,7 +213,7 @@ class MicFeeder:
             at = self._taken_frames
             chunk = bytes(self._pending[: self._period_bytes])
             del self._pending[: self._period_bytes]
-            self._taken_frames += len(chunk) // (2 * self.channels)
+            self._taken_frames += len(chunk) // self._frame_bytes
         if len(chunk) < self._period_bytes:
             chunk += self._silence[len(chunk):]
         return chunk, at

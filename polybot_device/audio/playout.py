@@ -21,20 +21,26 @@ class Playout:
         self.rate = rate
         """Frames per second of the opened device (a reopen may change it)."""
         self.until = float("-inf")
-        """time.monotonic() when the last sample written leaves the speaker."""
+        """time.monotonic() when the last sample of audio written leaves the speaker."""
+        self.device_until = float("-inf")
+        """The same for everything written, keep-alive silence included (the device's own clock)."""
         self.current: str | None = None
         """The item written last (the one playing, or the last one played)."""
         self._written: OrderedDict[str, int] = OrderedDict()
 
     def wrote(self, item_id: str, frames: int, now: float) -> None:
-        """``frames`` of ``item_id`` went to the device at ``now``."""
-        self.until = max(now, self.until) + frames / self.rate
+        """``frames`` of ``item_id`` went to the device at ``now`` (behind whatever silence is in it)."""
+        self.until = self.device_until = max(now, self.until, self.device_until) + frames / self.rate
         self._written[item_id] = self._written.get(item_id, 0) + frames
         if item_id != self.current:
             self.current = item_id
             self._written.move_to_end(item_id)
             if len(self._written) > KEEP_ITEMS:
                 self._written.popitem(last=False)
+
+    def silence(self, frames: int, now: float) -> None:
+        """``frames`` of silence went to the device at ``now``: not audio, but it plays before what comes next."""
+        self.device_until = max(now, self.device_until) + frames / self.rate
 
     def ahead_frames(self, now: float) -> int:
         """Frames written but, by the model, not yet heard."""
@@ -57,4 +63,5 @@ class Playout:
             self._written[self.current] = played
         self.current = None
         self.until = min(self.until, now)
+        self.device_until = min(self.device_until, now)
         return played * 1000 // self.rate

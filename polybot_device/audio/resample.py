@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
+from .samples import S16_LE, FromInt16, SampleFormat, Scratch, ToInt16
 from .wire import SAMPLE_BYTES, WIRE_RATE_HZ
 
 SOXR_QUALITY = "LQ"
@@ -34,52 +35,44 @@ SOXR_QUALITY = "LQ"
 _EMPTY = np.zeros(0, dtype=np.int16)
 
 
-class _Scratch:
-    """Grow-only scratch arrays: reused across chunks, reallocated only for a larger chunk."""
-
-    def __init__(self, dtype: type, columns: int = 0) -> None:
-        self._dtype = dtype
-        self._columns = columns
-        self._buf: np.ndarray = np.empty((0, columns) if columns else 0, dtype=dtype)
-
-    def get(self, frames: int) -> np.ndarray:
-        if len(self._buf) < frames:
-            size = max(frames, 2 * len(self._buf))
-            self._buf = np.empty((size, self._columns) if self._columns else size, dtype=self._dtype)
-        return self._buf[:frames]
-
-
 class MicConverter:
-    """Interleaved S16_LE at the mic's native rate and channel count -> PCM16 mono 24 kHz.
+    """Interleaved samples at the mic's native rate, channel count and sample format -> PCM16
+    mono 24 kHz.
 
-    Channels are averaged (a stereo mic with the same capsule on both channels keeps its level;
-    one that only fills the left channel loses 6 dB). At 24 kHz in, soxr is skipped.
+    ``channel`` 0 averages all channels (a stereo mic with the same capsule on both keeps its
+    level; one that only fills the left channel loses 6 dB); 1..N takes only that channel (a mic
+    array whose other channels are reference or unused inputs). At 24 kHz in, soxr is skipped.
     """
 
-    def __init__(self, in_rate: int, in_channels: int, out_rate: int = WIRE_RATE_HZ) -> None:
+    def __init__(self, in_rate: int, in_channels: int, out_rate: int = WIRE_RATE_HZ, *,
+                 sample_format: SampleFormat = S16_LE, channel: int = 0) -> None:
         if in_rate <= 0 or in_channels <= 0:
             raise ValueError(f"bad input format: {in_rate} Hz, {in_channels} channels")
+        if not 0 <= channel <= in_channels:
+            raise ValueError(f"channel {channel} of a {in_channels}-channel input")
         self.in_rate = in_rate
         self.in_channels = in_channels
         self.out_rate = out_rate
-        self._frame_bytes = 2 * in_channels
+        self.channel = channel
+        self._frame_bytes = sample_format.width * in_channels
+        self._to_int16 = ToInt16(sample_format)
         self._stream = (
             soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=SOXR_QUALITY)
             if in_rate != out_rate
             else None
         )
-        self._acc = _Scratch(np.int32)
-        self._mono = _Scratch(np.int16)
+        self._acc = Scratch(np.int32)
+        self._mono = Scratch(np.int16)
 
     def convert(self, raw: bytes | bytearray | memoryview) -> bytes:
         """One chunk of whole frames in, PCM16 mono at ``out_rate`` out (may be empty at first:
         the resampler's delay, about 1 ms)."""
         if len(raw) % self._frame_bytes:
             raise ValueError(f"{len(raw)} bytes is not a whole number of {self.in_channels}-channel frames")
-        samples = np.frombuffer(raw, dtype=np.int16)
+        samples = self._to_int16.convert(raw)
         mono = samples if self.in_channels == 1 else self._downmix(samples)
         if self._stream is None:
-            return mono.tobytes() if mono is not samples else bytes(raw)
+            return mono.tobytes()
         out: np.ndarray = self._stream.resample_chunk(mono)
         return out.tobytes()
 
@@ -94,6 +87,10 @@ class MicConverter:
     def _downmix(self, samples: np.ndarray) -> np.ndarray:
         frames = samples.reshape(-1, self.in_channels)
         n = len(frames)
+        if self.channel:
+            picked = self._mono.get(n)
+            np.copyto(picked, frames[:, self.channel - 1])
+            return picked
         acc = self._acc.get(n)
         np.add(frames[:, 0], frames[:, 1], out=acc, dtype=np.int32)
         for ch in range(2, self.in_channels):
@@ -113,23 +110,27 @@ class MicConverter:
 
 
 class SpeakerConverter:
-    """PCM16 mono 24 kHz -> interleaved S16_LE at the speaker's rate, mono copied to each channel.
+    """PCM16 mono 24 kHz -> interleaved samples in the speaker's rate, channel count and sample
+    format, mono copied to each channel.
 
     Odd byte counts are carried over to the next chunk (a delta split mid-sample stays correct).
     """
 
-    def __init__(self, out_rate: int, out_channels: int, in_rate: int = WIRE_RATE_HZ) -> None:
+    def __init__(self, out_rate: int, out_channels: int, in_rate: int = WIRE_RATE_HZ, *,
+                 sample_format: SampleFormat = S16_LE) -> None:
         if out_rate <= 0 or out_channels <= 0:
             raise ValueError(f"bad output format: {out_rate} Hz, {out_channels} channels")
         self.out_rate = out_rate
         self.out_channels = out_channels
         self.in_rate = in_rate
+        self.sample_format = sample_format
+        self._from_int16 = FromInt16(sample_format) if sample_format != S16_LE else None
         self._stream = (
             soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=SOXR_QUALITY)
             if in_rate != out_rate
             else None
         )
-        self._wide = _Scratch(np.int16, columns=out_channels) if out_channels > 1 else None
+        self._wide = Scratch(np.int16, columns=out_channels) if out_channels > 1 else None
         self._odd = b""
 
     def convert(self, pcm24k: bytes | bytearray | memoryview) -> bytes:
@@ -162,10 +163,12 @@ class SpeakerConverter:
 
     def _widen(self, mono: np.ndarray, original: bytes | bytearray | memoryview | None) -> bytes:
         if self._wide is None:
+            if self._from_int16 is not None:
+                return self._from_int16.convert(mono)
             return bytes(original) if original is not None and self._stream is None else mono.tobytes()
         wide = self._wide.get(len(mono))
         wide[:] = mono[:, None]
-        return wide.tobytes()
+        return wide.tobytes() if self._from_int16 is None else self._from_int16.convert(wide)
 
 
 def to_wire(pcm: bytes | bytearray | memoryview, rate: int, channels: int) -> bytes:

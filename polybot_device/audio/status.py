@@ -24,6 +24,8 @@ class DeviceStatus:
         self._on_status = on_status
         self._log = logger
         self._ok: bool | None = None
+        self.pending = ""
+        """A 'works' report held back until audio moves (see :meth:`ready_when_flowing`)."""
 
     @property
     def ok(self) -> bool | None:
@@ -40,3 +42,15 @@ class DeviceStatus:
             self._loop.call_soon_threadsafe(self._on_status, ok, reason)
         except RuntimeError:  # loop closed: we are shutting down
             pass
+
+    def ready_when_flowing(self, reason: str) -> None:
+        """After a fault: the device reopened, but say it works only once audio moves
+        (:meth:`flowing`), so a device that stalls again at every reopen is not reported
+        back and forth every second."""
+        self.pending = reason
+
+    def flowing(self) -> None:
+        """Audio moved: make the held-back report (the caller checks ``pending`` first; 20 ms path)."""
+        reason, self.pending = self.pending, ""
+        if reason:
+            self.report(True, reason)

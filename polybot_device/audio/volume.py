@@ -13,6 +13,7 @@ import alsaaudio
 import numpy as np
 
 from ..config import AudioOutputConfig
+from .choose import resolve
 from .devices import card_index
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ STEP_PERCENT = 10
 class Volume:
     def __init__(self, config: AudioOutputConfig) -> None:
         self.percent = config.volume_percent
-        self._mixer = _find_mixer(config.device, config.mixer)
+        self._mixer = _find_mixer(resolve("playback", config.device, config.device_match).name, config.mixer)
         self._gain = 1.0
         self._apply()
 

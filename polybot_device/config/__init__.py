@@ -19,6 +19,7 @@ from .controls import (
     StatusLedConfig,
     parse_colour,
 )
+from .cost import ContextConfig, CostConfig, PricesConfig
 from .layers import LayeredConfig, load_config, load_layered
 from .reload import reloadable
 from .render import all_key_paths, annotated_yaml, field_docs
@@ -35,14 +36,16 @@ from .schema import (
     Mode,
     PrivacyConfig,
     VadConfig,
+    VoiceGateConfig,
 )
 from .validate import check_api_url, is_loopback, parse_config, parse_controls
 
 __all__ = [
     "COLOUR_NAMES", "EX_CONFIG", "ApiConfig", "AudioConfig", "AudioInputConfig", "AudioOutputConfig",
-    "ButtonConfig", "Config", "ConfigError", "ControlsConfig", "CuesConfig", "FleetConfig", "GestureAction",
+    "ButtonConfig", "Config", "ConfigError", "ContextConfig", "ControlsConfig", "CostConfig", "CuesConfig",
+    "FleetConfig", "GestureAction", "PricesConfig",
     "GesturesConfig", "LanguageLedConfig", "LayeredConfig", "LoggingConfig", "MetricsConfig", "Mode",
-    "PrivacyConfig", "StatusLedConfig", "VadConfig", "all_key_paths", "annotated_yaml", "check_api_url",
-    "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config", "parse_controls",
-    "reloadable",
+    "PrivacyConfig", "StatusLedConfig", "VadConfig", "VoiceGateConfig", "all_key_paths", "annotated_yaml",
+    "check_api_url", "field_docs", "is_loopback", "load_config", "load_layered", "parse_colour", "parse_config",
+    "parse_controls", "reloadable",
 ]

@@ -14,6 +14,7 @@ from typing import Literal
 
 from .base import bounded
 from .controls import ControlsConfig
+from .cost import ContextConfig, CostConfig
 
 
 class Mode(enum.StrEnum):
@@ -74,11 +75,16 @@ class ApiConfig:
 @dataclass(frozen=True)
 class AudioInputConfig:
     device: str = "default"
-    """ALSA capture PCM, e.g. 'hw:CARD=Device,DEV=0' (stable across USB ports) or 'default'."""
+    """ALSA capture PCM, e.g. 'hw:CARD=Device,DEV=0' (stable across USB ports), 'default', or 'auto'
+    (the USB or I2S mic, chosen again at every open)."""
+    device_match: str | None = None
+    """With device 'auto': prefer the device whose name contains this text (any case), e.g. 'ReSpeaker'."""
     rate: int = bounded(48000, min=8000, max=384000)
     """Sample rate the mic delivers natively, in Hz (USB mics: usually 48000 or 44100)."""
     channels: int = bounded(1, min=1, max=8)
-    """Channels the mic delivers (1; many USB mics only offer 2). Downmixed to mono."""
+    """Channels the mic delivers (1; many USB mics only offer 2, mic arrays 4 or 6). Made mono per 'channel'."""
+    channel: int = bounded(0, min=0, max=8)
+    """Which channel to use: 0 mixes all of them; 1..8 takes only that one (e.g. a mic array's beam output)."""
     period_ms: int = bounded(20, min=5, max=100)
     """ALSA period: the unit of capture latency."""
 
@@ -86,7 +92,10 @@ class AudioInputConfig:
 @dataclass(frozen=True)
 class AudioOutputConfig:
     device: str = "default"
-    """ALSA playback PCM, e.g. 'hw:CARD=Speaker,DEV=0' or 'default'."""
+    """ALSA playback PCM, e.g. 'hw:CARD=Speaker,DEV=0', 'default', or 'auto' (the USB or I2S speaker,
+    never HDMI; chosen again at every open)."""
+    device_match: str | None = None
+    """With device 'auto': prefer the device whose name contains this text (any case), e.g. 'UACDemo'."""
     rate: int = bounded(48000, min=8000, max=384000)
     """Sample rate the speaker is opened at, in Hz; the API's 24 kHz audio is resampled to it."""
     channels: int = bounded(1, min=1, max=8)
@@ -95,10 +104,30 @@ class AudioOutputConfig:
     """ALSA period of the speaker."""
     buffer_periods: int = bounded(4, min=2, max=32)
     """Periods in the ALSA ring buffer: more survives a busier CPU, fewer stops barge-in sooner."""
+    start_buffer_ms: int = bounded(120, min=0, max=1000)
+    """Audio gathered before a reply starts playing, so a late delta (Wi-Fi jitter) does not cut it."""
+    keep_alive_s: float = bounded(3.0, min=0.0, max=60.0)
+    """Silence played after a reply so the device keeps running (amplifiers mute 50-200 ms after a restart)."""
     volume_percent: int = bounded(100, min=0, max=100)
     """Loudness 0..100: through the card's mixer where it has one, else by scaling samples."""
     mixer: str | None = None
     """ALSA mixer control for the volume (e.g. 'PCM', 'Speaker'); null: the first usual one found."""
+
+
+@dataclass(frozen=True)
+class VoiceGateConfig:
+    enabled: bool = True
+    """Send the API only what may be speech: nothing while the room is quiet (docs/modes.md).
+    false: stream the mic all the time. Interpreter mode and hold-to-talk always stream."""
+    sensitivity: float = bounded(0.5, min=0.0, max=1.0)
+    """How readily the gate opens, 0..1. Lower it (0.4) if a loud fan keeps the gate open; higher
+    lets fans and knocks in (measurements: docs/performance.md)."""
+    preroll_ms: int = bounded(1500, min=1200, max=5000)
+    """Audio from before the gate opened that is sent when it opens (the gate takes up to ~0.9 s to
+    be sure); never less than vad.prefix_padding_ms + 900."""
+    hang_ms: int = bounded(1000, min=0, max=30000)
+    """How long the gate stays open after the last speech; never less than
+    vad.silence_duration_ms + 500, so the server hears the silence that ends the turn."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +141,7 @@ class AudioConfig:
     """How long the gate stays shut after playback ends (room echo)."""
     outage_buffer_s: float = bounded(15.0, min=0.0, max=600.0)
     """Mic audio kept while offline and sent after the reconnect; the oldest goes past this."""
+    voice_gate: VoiceGateConfig = field(default_factory=VoiceGateConfig)
 
 
 @dataclass(frozen=True)
@@ -196,3 +226,5 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from pathlib import Path
 
 from gpiozero.exc import GPIOZeroError, PinFactoryFallback
 
 from ..config import Config, Mode
 from ..state import StatusModel
 from .button import Gestures, OnGesture
+from .gpio import fallback_reasons, is_a_pi
 from .lights import CONFIG_ERROR, PATTERNS, StatusLight, language_colour
 from .presses import ButtonEvent, Gesture
 
@@ -88,16 +88,9 @@ def _build(config: Config, loop: asyncio.AbstractEventLoop, on_gesture: OnGestur
 
 
 def _log_no_gpio(caught: list[warnings.WarningMessage]) -> None:
-    reasons = "; ".join(str(w.message) for w in caught if issubclass(w.category, PinFactoryFallback))
-    if _is_a_pi():  # a Pi without usable GPIO is a fault (library missing, no access), not a laptop
+    reasons = fallback_reasons(caught)
+    if is_a_pi():  # a Pi without usable GPIO is a fault (library missing, no access), not a laptop
         log.warning("GPIO unusable (%s): running without button and LEDs", reasons or "no pin factory")
     else:
         log.info(NO_GPIO)
         log.debug("gpiozero: %s", reasons)
-
-
-def _is_a_pi() -> bool:
-    try:
-        return "raspberry pi" in Path("/proc/device-tree/model").read_text(errors="replace").lower()
-    except OSError:
-        return False

@@ -17,6 +17,7 @@ import yaml
 from gpiozero.exc import GPIOZeroError
 
 from ..config import ConfigError, ControlsConfig, parse_controls
+from .gpio import fallback_reasons, is_a_pi
 from .lights import StatusLight
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,18 @@ def show_config_error(config_path: str | Path) -> int:
 
 
 def _open_light(controls: ControlsConfig) -> StatusLight | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # gpiozero's PinFactoryFallback notes: the result says enough
+    with warnings.catch_warnings(record=True) as caught:  # gpiozero's notes on each pin library it tried
+        warnings.simplefilter("always")
+        try:
             return StatusLight(controls)
-    except ImportError:  # gpiozero's BadPinFactory: no pin library works on this machine
-        log.info("no GPIO here: cannot show the config error on an LED; waiting to be stopped")
-    except (GPIOZeroError, OSError) as exc:
-        log.warning("GPIO unusable (%s: %s): cannot show the config error on an LED", type(exc).__name__, exc)
+        except ImportError:  # gpiozero's BadPinFactory: no pin library works on this machine
+            if is_a_pi():
+                log.warning("GPIO unusable (%s): cannot show the config error on an LED",
+                            fallback_reasons(caught) or "no pin factory")
+            else:
+                log.info("no GPIO here: cannot show the config error on an LED; waiting to be stopped")
+        except (GPIOZeroError, OSError) as exc:
+            log.warning("GPIO unusable (%s: %s): cannot show the config error on an LED", type(exc).__name__, exc)
     return None
 
 

@@ -17,8 +17,11 @@ The patterns (docs/hardware.md shows the same table, for people):
     offline        1 flash, pause                         (0.2 s on, 1.5 s off)
     mic-missing    2 flashes, pause                       (0.2 on, 0.3 off, 0.2 on, 1.5 off)
     auth-error     3 flashes, pause
+    budget-spent   long, short, pause                     (1.0 on, 0.3 off, 0.2 on, 1.5 off)
     config-error   4 flashes, pause
-    key-unusable   5 flashes, pause
+    clock-unset    5 flashes, pause: the clock is not set yet, so TLS cannot work (waits for NTP)
+    speaker-missing 2 long flashes, pause                 (0.6 on, 0.3 off, 0.6 on, 1.5 off)
+    key-unusable   6 flashes, pause
 """
 
 from __future__ import annotations
@@ -59,8 +62,13 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
     Pattern("offline", _code(1), "offline: no network or service, reconnecting by itself"),
     Pattern("mic-missing", _code(2), "microphone missing: plug it in (it is picked up by itself)"),
     Pattern("auth-error", _code(3), "API key refused or quota used up: check the key / the account"),
+    Pattern("budget-spent", ((1, 1.0), (0, 0.3), (1, 0.2), (0, 1.5)),
+            "daily budget reached: translation paused until local midnight or a higher cost.daily_limit"),
     Pattern(CONFIG_ERROR, _code(4), "polybot.yaml is invalid: run `polybot-device check-config`"),
-    Pattern("key-unusable", _code(5), "API key unusable (a character no key has): check the key file"),
+    Pattern("clock-unset", _code(5), "clock not set: waiting for the network time (NTP) before TLS can work"),
+    Pattern("speaker-missing", ((1, 0.6), (0, 0.3), (1, 0.6), (0, 1.5)),
+            "speaker missing or stalled: check it (it is opened again by itself)"),
+    Pattern("key-unusable", _code(6), "API key unusable (a character no key has): check the key file"),
 )}
 
 # Confirmation flashes, played once over the current pattern (then it resumes).

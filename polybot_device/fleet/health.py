@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..cost.report import health_words
 from .runtime_state import STALE_AFTER_S, StateUnreadable, boot_id, boottime_s, read_state, state_path
 
 HEALTHY, DEGRADED, DOWN = 0, 1, 2
@@ -44,6 +45,12 @@ def assess(state: Mapping[str, Any], *, now_boottime_s: float, this_boot: str,
     if age > STALE_AFTER_S:
         return Verdict(DOWN, f"stale: the daemon (pid {pid}) last reported {age:.0f} s ago; "
                              f"it should every {state.get('heartbeat_s', '?')} s (hung?)")
+    verdict = _assess_running(state)
+    cost = health_words(dict(state))
+    return Verdict(verdict.code, f"{verdict.reason}; {cost}") if cost else verdict
+
+
+def _assess_running(state: Mapping[str, Any]) -> Verdict:
     words = str(state.get("status") or state.get("state") or "unknown")
     detail = state.get("detail") or ""
     if state.get("state") not in _WORKING or state.get("link") != "up":

@@ -14,6 +14,10 @@ gives the fault history without parsing text. The fields:
                        home language; one-way and interpreter: the target)
     POLYBOT_MODE       utterance: conversation | one-way | interpreter
     POLYBOT_LATENCY_S  utterance: end of speech -> first audio out, seconds (absent if unknown)
+    POLYBOT_TOKENS_IN, POLYBOT_TOKENS_OUT, POLYBOT_CACHED_SHARE, POLYBOT_COST
+                       utterance (and response, for one that did not complete): the response's
+                       input and output tokens, the cached share of its input (0..1), its
+                       estimated cost in cost.currency (absent when the server gave no usage)
 
 Off systemd these are plain log lines on stderr. Transcripts never go in these fields.
 
@@ -33,17 +37,23 @@ from typing import Any
 
 log = logging.getLogger("polybot_device.fleet")
 
-EVENT_STATE, EVENT_UTTERANCE, EVENT_FAULT = "state", "utterance", "fault"
+EVENT_STATE, EVENT_UTTERANCE, EVENT_FAULT, EVENT_RESPONSE = "state", "utterance", "fault", "response"
 
 
-def utterance(mode: str, language: str, latency_s: float | None) -> None:
-    fields = {"POLYBOT_EVENT": EVENT_UTTERANCE, "POLYBOT_MODE": mode, "POLYBOT_LANGUAGE": language}
+def utterance(mode: str, language: str, latency_s: float | None, cost: dict[str, str] | None = None) -> None:
+    fields = {"POLYBOT_EVENT": EVENT_UTTERANCE, "POLYBOT_MODE": mode, "POLYBOT_LANGUAGE": language, **(cost or {})}
     if latency_s is not None:
         fields["POLYBOT_LATENCY_S"] = f"{latency_s:.3f}"
         log.info("utterance translated (%s, %s): first audio %.2f s after the speech ended",
                  mode, language, latency_s, extra=fields)
     else:
         log.info("utterance translated (%s, %s)", mode, language, extra=fields)
+
+
+def response_cost(status: str, cost: dict[str, str]) -> None:
+    """A response that did not complete (cancelled, failed...) is billed all the same."""
+    log.info("response %s: %s tokens in, %s out", status, cost.get("POLYBOT_TOKENS_IN"), cost.get("POLYBOT_TOKENS_OUT"),
+             extra={"POLYBOT_EVENT": EVENT_RESPONSE, **cost})
 
 
 def fault(cause: str, state: str, detail: str) -> None:

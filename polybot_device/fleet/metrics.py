@@ -18,6 +18,8 @@ it to catch a daemon that stopped writing. Series:
     polybot_session_age_seconds                    age of the live API session (0: none)
     polybot_audio_level_dbfs{stream}               RMS level over the interval (mic; speaker while
                                                    playing), -120 = digital silence, NaN = none
+    polybot_upstream_audio_bytes_total             audio append messages sent to the API, bytes
+    polybot_voice_gate_open_seconds_total          mic audio the voice gate let through, seconds
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Snapshot:
     xruns: Mapping[str, int] = field(default_factory=dict)
     session_age_s: float = 0.0
     levels_dbfs: Mapping[str, float] = field(default_factory=dict)
+    upstream_audio_bytes: int = 0
+    voice_gate_open_s: float = 0.0
 
 
 def render(s: Snapshot) -> str:
@@ -109,6 +113,12 @@ def render(s: Snapshot) -> str:
            "RMS level over the last interval in dBFS (-120: digital silence; NaN: no audio).")
     for stream in ("mic", "speaker"):
         sample("polybot_audio_level_dbfs", s.levels_dbfs.get(stream, math.nan), stream=stream)
+    family("polybot_upstream_audio_bytes_total", "counter",
+           "Audio append messages handed to the API's socket, in bytes (before TLS and framing).")
+    sample("polybot_upstream_audio_bytes_total", s.upstream_audio_bytes)
+    family("polybot_voice_gate_open_seconds_total", "counter",
+           "Seconds of microphone audio the local voice gate let through (all of it when bypassed).")
+    sample("polybot_voice_gate_open_seconds_total", s.voice_gate_open_s)
     return "\n".join(out) + "\n"
 
 

@@ -19,10 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from ..background import call_in_daemon_thread
+from ..cost import report as cost_report
 from ..realtime.actions import ResponseStatus
 from ..realtime.failures import Cause, Outcome
 from ..state import Facts, State, StatusModel
-from ..stats import Observable, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
+from ..stats import (
+    BudgetChanged,
+    Observable,
+    ResponseCost,
+    ResponseDone,
+    ResponseLatency,
+    SessionEnded,
+    TranslatorEvent,
+    TranslatorStats,
+)
 from . import journal
 from .atomic import remove_leftovers, write_atomically
 from .levels import LevelMeter
@@ -52,6 +62,7 @@ class FleetReporter:
         self._mic_seen_at: float | None = None
         self._fault_episode: Cause | None = None
         self._pending_latency: float | None = None
+        self._pending_cost: dict[str, str] = {}
         self._mic_present = True
         self._lock = UpdateLock(translator.config.fleet.update_lock_file)
         self._metrics_path: str | None = None
@@ -109,11 +120,18 @@ class FleetReporter:
             case ResponseLatency(seconds=seconds):
                 self.latency.observe(seconds)
                 self._pending_latency = seconds
+            case ResponseCost(usage=usage, cost=cost):
+                self._pending_cost = cost_report.journal_fields(usage, cost)
             case ResponseDone(status=status):
                 latency, self._pending_latency = self._pending_latency, None
+                cost_fields, self._pending_cost = self._pending_cost, {}
                 if status is ResponseStatus.COMPLETED:
                     stats = self.translator.stats()
-                    journal.utterance(stats.mode.value, stats.language, latency)
+                    journal.utterance(stats.mode.value, stats.language, latency, cost_fields)
+                elif cost_fields:
+                    journal.response_cost(status.value, cost_fields)
+            case BudgetChanged():
+                self._write_state()
             case SessionEnded(outcome=outcome):
                 self._on_outcome(outcome)
 
@@ -158,6 +176,7 @@ class FleetReporter:
             "session_age_s": None if live_since is None else round(now - live_since, 1),
             "busy": self.busy,
             "utterances_translated": stats.utterances_translated,
+            **cost_report.state_fields(self.translator.cost()),
         }
 
     def _write_state(self) -> None:
@@ -185,6 +204,8 @@ class FleetReporter:
             xruns={"mic": stats.mic_xruns, "speaker": stats.speaker_underruns},
             session_age_s=0.0 if live_since is None else time.monotonic() - live_since,
             levels_dbfs={"mic": self.mic_level.take_dbfs(), "speaker": self.speaker_level.take_dbfs()},
+            upstream_audio_bytes=stats.upstream_audio_bytes,
+            voice_gate_open_s=stats.voice_gate_open_s,
         )
 
     async def _write_metrics(self) -> None:
@@ -196,7 +217,7 @@ class FleetReporter:
         self._metrics_path = path
         if not path:
             return
-        text = render(self.snapshot())
+        text = render(self.snapshot()) + cost_report.metrics_text(self.translator.cost())
         try:
             await call_in_daemon_thread(lambda: write_atomically(path, text), "metrics-writer")
         except OSError as exc:

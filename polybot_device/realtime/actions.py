@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audio.wire import WIRE_RATE_HZ
+from ..cost.usage import ResponseUsage, TranscriptionUsage
 from ..state import Activity
 
 
@@ -89,6 +90,20 @@ class ResponseFinished:
 
 
 @dataclass(frozen=True)
+class UsageReported:
+    """A response.done carried usage: what that response will be billed for."""
+
+    usage: ResponseUsage
+
+
+@dataclass(frozen=True)
+class TranscriptionUsed:
+    """Input transcription reported its own usage (billed by its own model's prices)."""
+
+    usage: TranscriptionUsage
+
+
+@dataclass(frozen=True)
 class Transcript:
     role: str  # "heard" (the person) or "translated" (the model's speech)
     text: str
@@ -104,5 +119,5 @@ class SessionOver:
 
 
 Action = (Send | Play | SessionLive | SetActivity | SpeechStarted | UtteranceEnded | ResponseFinished
-          | Transcript | SessionOver)
+          | Transcript | SessionOver | UsageReported | TranscriptionUsed)
 """Everything a protocol machine can ask for. The link sends the Sends itself and hands the rest on."""

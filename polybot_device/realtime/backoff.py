@@ -3,7 +3,14 @@ not all knock on the API in the same second after the Wi-Fi comes back."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
+from collections.abc import Callable
+
+CLOCK_RETRY_S = 2.0
+"""While the clock is behind (failures.Cause.CLOCK): try again this often, and at once when the
+clock is stepped. Not the backoff: the time sync fixes it any second, unasked."""
 
 
 class Backoff:
@@ -22,3 +29,16 @@ class Backoff:
     def reset(self) -> None:
         """After a healthy session the next drop starts again from a short delay."""
         self.failures = 0
+
+
+async def until_clock_steps(max_s: float, poll_s: float = 0.25, step_s: float = 1.0,
+                            wall: Callable[[], float] = time.time) -> None:
+    """Sleep up to ``max_s``, returning early once the wall clock has been stepped (NTP set it):
+    a daemon waiting for the time sync connects the moment it happens, not at its next retry.
+    Seen as the gap between the wall clock and the monotonic clock moving by ``step_s`` or more."""
+    offset = wall() - time.monotonic()
+    deadline = time.monotonic() + max_s
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(poll_s, left))
+        if abs(wall() - time.monotonic() - offset) >= step_s:
+            return

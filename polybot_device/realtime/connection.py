@@ -4,7 +4,8 @@ This module owns the socket and nothing else. What an event means is the protoco
 (:mod:`.session`); what to keep while offline is the outbox's (:mod:`.outbox`); sending audio is
 the sender's (:mod:`.sender`). Every failure ends in the same place, :meth:`RealtimeLink.run`'s
 loop, which asks :mod:`.retry` how long to wait (by cause, and by how long the session lived) and
-what to show meanwhile. Nothing a server sends may end the process: an action the rest of the daemon
+what to show meanwhile; a clock behind the certificate waits briefly and ends as soon as the clock
+is set. Nothing a server sends may end the process: an action the rest of the daemon
 fails to handle is logged and dropped. Words shown in the status pass :mod:`..redact`, and the key
 just tried is masked in them (a library's error text may quote a header).
 """
@@ -28,6 +29,7 @@ from ..redact import MASK
 from ..state import Link, StatusModel
 from . import decoding
 from .actions import Action, Play, Send, SessionLive, SessionOver
+from .backoff import until_clock_steps
 from .dial import dial
 from .failures import Cause, Outcome, close_words, ended_by_server, rejected, unreachable
 from .keepalive import keep_alive
@@ -88,6 +90,11 @@ class RealtimeLink:
     def response_open(self) -> bool:
         return self._protocol is not None and self._protocol.response_open
 
+    @property
+    def audio_bytes_sent(self) -> int:
+        """Audio append messages handed to the socket since start, in bytes (upstream data)."""
+        return self._sender.sent_bytes
+
     def audio_ready(self) -> None:
         """New audio is in the outbox; the sender sends it if a session is live."""
         self._sender.audio_ready()
@@ -147,7 +154,10 @@ class RealtimeLink:
             if not outcome.went_live and outcome.words != logged:
                 log.warning("cannot connect: %s; retrying in %.1f s", outcome.words, delay)
                 logged = outcome.words
-            await self._wait(delay, watch_key=outcome.auth)
+            if outcome.cause is Cause.CLOCK:
+                await until_clock_steps(delay)
+            else:
+                await self._wait(delay, watch_key=outcome.auth)
 
     def _show(self, outcome: Outcome, lived_s: float) -> None:
         """The outage, or the key problem, in the status; a swap shows nothing."""
@@ -155,6 +165,8 @@ class RealtimeLink:
             self._status.update(link=Link.KEY_UNUSABLE, detail=outcome.words)
         elif outcome.auth:
             self._status.update(link=Link.AUTH_ERROR, detail=outcome.words)
+        elif outcome.cause is Cause.CLOCK:  # not an outage: retried soon, and at once when the clock is set
+            self._status.update(link=Link.CLOCK_UNSET, detail=outcome.words)
         elif not self._retry.is_swap(outcome, lived_s):
             self._status.update(link=Link.OFFLINE, detail=outcome.words)
 

@@ -99,7 +99,24 @@ def session_update(config: Config, instructions: str, event_id: str, vad_enabled
     }
     if api.reasoning_effort:
         session["reasoning"] = {"effort": api.reasoning_effort}
+    session["truncation"] = truncation(config)
     return {"type": "session.update", "event_id": event_id, "session": session}
+
+
+def truncation(config: Config) -> str | dict[str, Any]:
+    """The session's truncation: with context.strategy 'truncation' the server drops the oldest
+    turns once the history after the instructions outgrows context.max_tokens, down to
+    retention_ratio of it (in one large step, so the cached prefix survives the turns between);
+    otherwise the server's default ('auto': only at the model's context limit)."""
+    ctx = config.context
+    if ctx.strategy != "truncation":
+        return "auto"
+    return {"type": "retention_ratio", "retention_ratio": ctx.retention_ratio,
+            "token_limits": {"post_instructions": ctx.max_tokens}}
+
+
+def item_delete(item_id: str, event_id: str) -> dict[str, Any]:
+    return {"type": "conversation.item.delete", "event_id": event_id, "item_id": item_id}
 
 
 def truncate(item_id: str, audio_end_ms: int, event_id: str) -> dict[str, Any]:

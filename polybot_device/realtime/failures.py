@@ -3,8 +3,9 @@
 The cause is decided where the failure is understood (the HTTP status of a refused handshake, the
 exception a connect raised, the error event that ended a session), never recovered later from the
 words. The run loop acts on it (a refused key waits ``api.auth_retry_s``, a 429 honours
-Retry-After, the rest backs off) and the fleet reporting counts it: a closed set, so that
-``polybot_reconnects_total{cause=...}`` has a bounded number of series and alerts can name them.
+Retry-After, a clock that is behind waits for the time sync, the rest backs off) and the fleet
+reporting counts it: a closed set, so that ``polybot_reconnects_total{cause=...}`` has a bounded
+number of series and alerts can name them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Cause(enum.StrEnum):
     """DNS, refused, unreachable, reset: the network or the endpoint is down."""
     TLS = "tls"
     """Certificate or TLS failure."""
+    CLOCK = "clock"
+    """The server's certificate is not valid yet by our clock: a Pi has no real-time clock, and
+    until the time sync sets it TLS cannot work. Not an outage: retried soon, and at once when
+    the clock is stepped."""
     TIMEOUT = "timeout"
     """The connect or the session setup took too long."""
     CONNECTION_LOST = "connection_lost"
@@ -105,8 +110,19 @@ def retry_after_s(header: str | None) -> float | None:
     return min(RETRY_AFTER_MAX_S, max(0.0, seconds))
 
 
+X509_V_ERR_CERT_NOT_YET_VALID = 9
+"""OpenSSL's verify code (x509_vfy.h) for a certificate whose notBefore is after our clock. A Pi has
+no battery-backed clock: until NTP sets it, the time is the image's or the last shutdown's, and a
+certificate issued since then fails this way. No other cause gives this code."""
+
+CLOCK_UNSET = "clock not set: the server's TLS certificate is not valid yet by this device's clock"
+
+
 def unreachable(exc: BaseException) -> Outcome:
     """The connect itself failed: DNS, TCP, TLS, a timeout or a handshake that made no sense."""
+    code = getattr(exc, "verify_code", None)  # set by ssl for a real handshake; absent on a hand-made one
+    if isinstance(exc, ssl.SSLCertVerificationError) and code == X509_V_ERR_CERT_NOT_YET_VALID:
+        return Outcome(CLOCK_UNSET, Cause.CLOCK)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Outcome(f"TLS certificate not trusted ({exc.verify_message})", Cause.TLS)
     if isinstance(exc, ssl.SSLError):

@@ -38,6 +38,8 @@ class Outbox:
         self.dropped_ms = 0.0
         """Audio lost to the bound since the last call to take_dropped_ms()."""
         self.dropped_total_ms = 0.0
+        self.sent_total_ms = 0.0
+        """Audio handed to the sender since start, re-sends included (interpreter minutes are billed so)."""
 
     # -- producer side (the mic) -----------------------------------------------------------------
 
@@ -69,6 +71,7 @@ class Outbox:
         for chunk in chunks:
             self._unsettled.append((self._sent_ms, chunk))
             self._sent_ms += len(chunk) / BYTES_PER_MS
+            self.sent_total_ms += len(chunk) / BYTES_PER_MS
         self._trim()
         return chunks
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..cost.usage import response_usage, transcription_usage
 from ..state import Activity
 from . import decoding
 from . import events as ev
@@ -25,8 +26,11 @@ from .actions import (
     SetActivity,
     SpeechStarted,
     Transcript,
+    TranscriptionUsed,
+    UsageReported,
     UtteranceEnded,
 )
+from .context import ContextWindow
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +69,13 @@ class SessionUpdates:
 
 
 class ConversationProtocol(SessionUpdates):
-    """One session's protocol state. A reconnect makes a new one: nothing carries over."""
+    """One session's protocol state. A reconnect makes a new one: nothing carries over.
+    ``keep_turns``: delete all but that many turns after each response (None: leave the history
+    to the server's truncation)."""
 
-    def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds) -> None:
+    def __init__(self, session_update_event: dict[str, Any], ids: ev.EventIds, keep_turns: int | None = None) -> None:
         super().__init__(session_update_event, ids)
+        self._context = ContextWindow(keep_turns, ids) if keep_turns else None
         self.response_open = False
         self.playing_item_id: str | None = None
         self._finished_items: dict[str, None] = {}  # an ordered set, oldest first, FINISHED_ITEMS_KEPT at most
@@ -187,7 +194,19 @@ class ConversationProtocol(SessionUpdates):
 
     def _input_transcript(self, event: dict[str, Any]) -> list[Action]:
         text = event.get("transcript")
-        return _transcript("heard", text) if isinstance(text, str) else []
+        actions: list[Action] = _transcript("heard", text) if isinstance(text, str) else []
+        usage = transcription_usage(event.get("usage"))
+        return actions + [TranscriptionUsed(usage)] if usage else actions
+
+    def _item_added(self, event: dict[str, Any]) -> list[Action]:
+        if self._context is not None:
+            self._context.added(event)
+        return []
+
+    def _item_deleted(self, event: dict[str, Any]) -> list[Action]:
+        if self._context is not None:
+            self._context.deleted(event)
+        return []
 
     def _response_done(self, event: dict[str, Any]) -> list[Action]:
         response_id = _response_id(event)
@@ -198,7 +217,11 @@ class ConversationProtocol(SessionUpdates):
         response = event.get("response")
         status = ResponseStatus.of(response.get("status", "completed") if isinstance(response, dict) else "completed")
         self.response_open = bool(self._responses)  # an older one's done must not close a newer one
-        return [ResponseFinished(status)]
+        usage = response_usage(response.get("usage")) if isinstance(response, dict) else None
+        actions: list[Action] = [UsageReported(usage)] if usage else []
+        if self._context is not None:
+            actions += [Send(delete) for delete in self._context.trim()]
+        return actions + [ResponseFinished(status)]
 
     def _error(self, event: dict[str, Any]) -> list[Action]:
         error = decoding.server_error(event)
@@ -224,6 +247,8 @@ class ConversationProtocol(SessionUpdates):
         "response.output_audio_transcript.done": _transcript_done,
         "conversation.item.input_audio_transcription.completed": _input_transcript,
         "response.done": _response_done,
+        "conversation.item.added": _item_added,
+        "conversation.item.deleted": _item_deleted,
         "error": _error,
     }
 

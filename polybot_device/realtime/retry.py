@@ -10,13 +10,15 @@ ended. Pure bookkeeping with plain values (tests/realtime/test_retry.py); the li
   ``api.auth_retry_s``: a passing auth outage costs seconds, a revoked key one try a minute. The
   link also retries at once when the key file or credential changes (``KEY_POLL_S``).
 * Our own swaps (rollover while quiet, a mode change) are always made at once.
+* A clock behind the server's certificate (a Pi before its time sync) is retried every
+  ``CLOCK_RETRY_S``, with no backoff: the link also tries at once when the clock is set.
 """
 
 from __future__ import annotations
 
 import random
 
-from .backoff import Backoff
+from .backoff import CLOCK_RETRY_S, Backoff
 from .failures import Cause, Outcome
 
 AUTH_RETRY_FIRST_S = 2.0
@@ -48,7 +50,9 @@ class RetryPolicy:
             self._auth_failures = 0  # the key worked
             if lived_s >= self._stable_s:
                 self._backoff.reset()
-        if outcome.auth:
+        if outcome.cause is Cause.CLOCK:
+            delay = CLOCK_RETRY_S  # not the network's fault: no backoff; the link also ends it when the clock steps
+        elif outcome.auth:
             step = min(self._auth_cap_s, AUTH_RETRY_FIRST_S * 2 ** min(self._auth_failures, 20))
             self._auth_failures += 1
             delay = self._rng.uniform(0.75 * step, step)  # jitter: a fleet whose key was revoked spreads out

@@ -59,6 +59,9 @@ class AudioSender:
         self._after_audio: list[dict[str, Any]] = []
         self.written_ms = 0.0
         """Audio of this session handed to the socket, in ms (what a pong confirms)."""
+        self.sent_bytes = 0
+        """Size of every audio append message handed to the socket since start (all sessions):
+        what the mic costs in upstream data, before TLS and WebSocket framing."""
 
     def audio_ready(self) -> None:
         """New audio is in the outbox."""
@@ -84,12 +87,16 @@ class AudioSender:
                 for chunk in chunks:
                     framing += chunk
                 while len(framing) >= frame:
-                    await ws.send(append_json(memoryview(framing)[:frame]))
+                    message = append_json(memoryview(framing)[:frame])
+                    self.sent_bytes += len(message)
+                    await ws.send(message)
                     del framing[:frame]
                     self.written_ms += frame / BYTES_PER_MS
             else:
                 for chunk in chunks:
-                    await ws.send(append_json(chunk))
+                    message = append_json(chunk)
+                    self.sent_bytes += len(message)
+                    await ws.send(message)
                     self.written_ms += len(chunk) / BYTES_PER_MS
                     if probe is not None:
                         probe.mark("sent", id(chunk))

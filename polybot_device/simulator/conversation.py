@@ -18,6 +18,7 @@ from . import session_config, voice
 from .ids import new_id
 from .response import ResponseStream
 from .session import BaseSession, ClientError
+from .usage import UsageLedger
 from .vad import EnergyVad, SpeechStarted
 
 MIN_COMMIT_MS = 100
@@ -47,6 +48,8 @@ class ConversationSession(BaseSession):
         self.last_item_id: str | None = None
         self.last_voiced_ms = 0
         self.items: dict[str, dict[str, Any]] = {}
+        """The conversation, oldest first: item id -> {"role", "audio_ms", "text"}."""
+        self.usage = UsageLedger()
         self.responses: list[ResponseStream] = []  # active first, queued after it
 
     # ----------------------------------------------------------------- config
@@ -221,7 +224,9 @@ class ConversationSession(BaseSession):
                               "item")
         item = {"object": "realtime.item", "status": "completed", **item,
                 "id": item.get("id") or new_id("item")}
-        self.items[item["id"]] = {"role": item.get("role"), "audio_ms": 0}
+        text = " ".join(part.get("text") or "" for part in item.get("content") or []
+                        if isinstance(part, dict) and isinstance(part.get("text"), str))
+        self.items[item["id"]] = {"role": item.get("role"), "audio_ms": 0, "text": text}
         previous = self.last_item_id
         self.last_item_id = item["id"]
         await self.send({"type": "conversation.item.added", "previous_item_id": previous,

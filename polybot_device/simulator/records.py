@@ -29,6 +29,9 @@ class SessionRecord:
     utterances: int = 0
     """Utterances committed (conversation) or stretches of speech heard (translation)."""
     responses_completed: int = 0
+    answered_ms: list[int] = field(default_factory=list)
+    """The voiced length of each utterance a completed response answered, in order (what a test
+    recognises each utterance by, now that usage counts the whole conversation)."""
     closed: bool = False
     close_code: int | None = None
 

@@ -17,6 +17,7 @@ from . import voice
 from .ids import new_id
 from .records import SessionRecord
 from .session import SessionHost
+from .usage import UsageLedger, response_usage, truncate
 
 
 class Conversation(Protocol):
@@ -27,7 +28,9 @@ class Conversation(Protocol):
     config: dict[str, Any]
     conversation_id: str
     items: dict[str, dict[str, Any]]
-    """Item id -> {"role", "audio_ms"}: what truncate and delete check against."""
+    """Item id -> {"role", "audio_ms", "text"}, oldest first: the conversation, what truncate and
+    delete check against and what the next response's input tokens are counted from."""
+    usage: UsageLedger
     last_item_id: str | None
 
     async def send(self, event: dict[str, Any]) -> None: ...
@@ -61,6 +64,7 @@ class ResponseStream:
         self.cancel_reason: str | None = None
         self._cancelled = asyncio.Event()
         self.done = asyncio.Event()
+        self._inputs: dict[str, int] = {}
 
     def cancel(self, reason: str) -> None:
         """Stop streaming (``turn_detected`` or ``client_cancelled``); await ``done`` for the tail."""
@@ -115,7 +119,9 @@ class ResponseStream:
         previous = s.last_item_id
         await s.send({"type": "conversation.item.added", "previous_item_id": previous,
                       "item": item})
-        s.items[self.item_id] = {"role": "assistant", "audio_ms": 0}
+        truncate(s.items, s.config.get("truncation"))
+        self._inputs = s.usage.input_usage(s.config.get("instructions"), s.items)
+        s.items[self.item_id] = {"role": "assistant", "audio_ms": 0, "text": ""}
         s.last_item_id = self.item_id
         await s.send({"type": "response.content_part.added", **self._ids,
                       "part": {"type": "audio", "transcript": ""}})
@@ -171,28 +177,20 @@ class ResponseStream:
                       "output_index": 0, "item": item})
         await s.send({"type": "conversation.item.done", "previous_item_id": previous,
                       "item": item})
+        if self.item_id in s.items:
+            s.items[self.item_id]["text"] = said
         status = "cancelled" if cancelled else "completed"
         details = ({"type": "cancelled", "reason": self.cancel_reason} if cancelled else None)
         await s.send({"type": "response.done",
-                      "response": self._response(status, [item], self._usage(samples), details)})
+                      "response": self._response(status, [item], self._usage(samples, said), details)})
         if not cancelled:
+            s.record.answered_ms.append(self.voiced_ms)
             s.host.response_completed(s.record)
         await s.send({"type": "rate_limits.updated", "rate_limits": [
             {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
             {"name": "tokens", "limit": 400000, "remaining": 399000, "reset_seconds": 0.15},
         ]})
 
-    def _usage(self, samples: int) -> dict[str, Any]:
-        # Roughly the service's rates: 10 input audio tokens/s, 20 output audio tokens/s.
-        audio_in = max(1, self.voiced_ms // 100)
-        text_in = 20
-        audio_out = samples * 20 // WIRE_RATE_HZ
-        text_out = 5
-        return {
-            "total_tokens": audio_in + text_in + audio_out + text_out,
-            "input_tokens": audio_in + text_in,
-            "output_tokens": audio_out + text_out,
-            "input_token_details": {"text_tokens": text_in, "audio_tokens": audio_in,
-                                    "cached_tokens": 0, "image_tokens": 0},
-            "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},
-        }
+    def _usage(self, samples: int, said: str) -> dict[str, Any]:
+        """What the service would bill: the conversation it held as input, what it said as output."""
+        return response_usage(self._inputs, -(-samples * 1000 // WIRE_RATE_HZ), said)

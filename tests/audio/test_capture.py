@@ -9,12 +9,13 @@ import textwrap
 
 import numpy as np
 import pytest
+import soxr
 
 from polybot_device.audio.capture import MicCapture
 from polybot_device.audio.filerig import FileRig
 from polybot_device.config import AudioInputConfig
 from tests.audio.signals import active_region, peak, tone
-from tests.rig.timing import scaled
+from tests.rig.timing import eventually, scaled
 from tests.rig.unplug import run_python_with_shim
 
 
@@ -103,7 +104,7 @@ MIC_CHILD = textwrap.dedent(
     from polybot_device.audio.capture import MicCapture
     from polybot_device.audio.filerig import FileRig
     from polybot_device.config import AudioInputConfig
-    from tests.rig.timing import scaled
+    from tests.rig.timing import eventually, scaled
 
     rig_dir, unplug, xrun = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     rig = FileRig(rig_dir, mic_rate=48000, mic_channels=2)
@@ -166,3 +167,54 @@ def test_unplugged_mic_is_reported_once_and_comes_back(tmp_path, unplug_shim):
     assert report["failures"] >= 3
     assert report["back"][0] is True
     assert report["chunk_len"] > 0
+
+
+def test_with_the_voice_gate_a_quiet_room_reaches_the_loop_as_nothing_and_speech_with_its_pre_roll(
+        file_rig, mic_feeder):
+    """Through real libasound: the gate runs in the capture thread. While the room is quiet the
+    loop is handed nothing at all; when someone speaks, the chunks held back arrive first, so the
+    loop gets the utterance whole with more than 250 ms before its first sound."""
+    from polybot_device.config import Config
+    from polybot_device.voicegate import make_voice_gate
+    from tests.rig import speech
+
+    voice, wpm, text = speech.UTTERANCES[0]
+    u = speech.at_active_level(speech.espeak(voice, wpm, text), -30.0)
+    quiet = speech.noise_bed("fan", 4.0, -50.0)
+    tail = speech.noise_bed("fan", 2.5, -50.0, seed=14)
+    signal = soxr.resample(np.concatenate([quiet, u, tail]), speech.RATE, 48000)
+    gate = make_voice_gate(Config())
+    assert gate is not None
+
+    async def run() -> tuple[bytes, int, int]:
+        mic = MicCapture(AudioInputConfig(device=file_rig.mic_pcm, rate=48000, channels=2), asyncio.get_running_loop(),
+                         lambda ok, reason: None, gate=gate)
+        mic.start()
+        try:
+            await asyncio.to_thread(eventually, lambda: mic.chunks > 10, 5, "the mic to deliver")
+            start = mic_feeder.queued_frames
+            written = mic_feeder.periods_written
+            mic_feeder.feed(signal)
+            # The FIFO holds ~4 periods: once the feeder has written the quiet part, it was read.
+            quiet_written = written + len(quiet) // 480 - 5
+            await asyncio.to_thread(eventually, lambda: mic_feeder.periods_written >= quiet_written, 10,
+                                    "the quiet part to be read")
+            idle_handed = len(mic.drain_nowait())
+            got = bytearray(await asyncio.wait_for(mic.read(), scaled(5)))
+            while True:  # until the gate closes after the speech
+                try:
+                    got += await asyncio.wait_for(mic.read(), scaled(1.5))
+                except TimeoutError:
+                    break
+            return bytes(got), idle_handed, mic_feeder.lost_frames(start, start + len(signal))
+        finally:
+            mic.stop()
+
+    got, idle_handed, lost = asyncio.run(run())
+    assert lost == 0, "the rig lost fed audio: the capture thread did not keep up"
+    assert idle_handed == 0, f"{idle_handed} chunks of a quiet room were handed to the loop"
+    out = np.frombuffer(got, dtype=np.int16) / 32768.0
+    n = 1 << (len(out) + len(u)).bit_length()
+    onset = int(np.argmax(np.fft.irfft(np.fft.rfft(out, n) * np.conj(np.fft.rfft(u, n)), n)[: len(out)]))
+    assert onset >= 0.25 * 24000, f"only {onset / 24:.0f} ms before the speech"
+    assert len(out) - onset >= len(u) + 0.5 * 24000, "the end of the utterance, or the silence after it, is missing"

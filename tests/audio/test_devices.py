@@ -42,3 +42,13 @@ def test_device_table_suggests_the_config_keys_for_a_usb_mic():
     assert "audio.input.device: 'hw:CARD=Device,DEV=0'" in text
     assert "audio.input.rate: 48000" in text and "audio.input.channels: 1" in text
     assert "busy" in text and "audio.output.device" not in text
+
+
+def test_device_table_shows_the_sample_formats_a_device_takes():
+    from polybot_device.audio.devices import DeviceInfo, format_devices
+
+    i2s = DeviceInfo(name="hw:CARD=sndrpii2scard,DEV=0", direction="capture", kind="hw", card_id="sndrpii2scard",
+                     card_name="snd_rpi_i2s_card", device=0, rates=(16000, 48000), channels=(2,),
+                     formats=("S32_LE",))
+    text = format_devices([i2s])
+    assert "formats S32_LE" in text and "S32_LE are converted" in text

@@ -3,6 +3,7 @@ never writes audio to disk (only the rig's configured speaker output receives it
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -121,5 +122,7 @@ def test_no_audio_file_is_written_by_the_daemon(sim, rig, feeder, start_fleet_da
     # Every file under the test's directories that appeared or changed during the run:
     after = _tree(tmp_path)
     changed = {p for p, v in after.items() if before.get(p) != v}
-    assert changed <= {str(rig.speaker_raw), str(daemon.stderr_path)}, changed
+    ledger = daemon.runtime_dir / "cost-today.json"  # a date and today's cost estimate, kept for a restart
+    assert changed <= {str(rig.speaker_raw), str(daemon.stderr_path), str(ledger)}, changed
+    assert set(json.loads(ledger.read_text())) == {"day", "today"}
     assert not any(p.endswith((".wav", ".raw", ".pcm")) for p in set(after) - {str(rig.speaker_raw)})

@@ -60,8 +60,9 @@ def test_every_client_event_the_daemon_sends_is_valid_ga_protocol(sim, rig, feed
 
 
 def test_tone_from_a_48k_stereo_mic_reaches_the_api_as_24k_mono_without_aliasing(sim, rig, feeder, start_daemon):
-    # VAD threshold at its top so the tones do not start responses (and the echo gate).
-    daemon = start_daemon(vad={"threshold": 1.0})
+    # VAD threshold at its top so the tones do not start responses (and the echo gate); the local
+    # voice gate off: this is about the resampler, and pure tones are not speech.
+    daemon = start_daemon(vad={"threshold": 1.0}, audio={"voice_gate": {"enabled": False}})
     daemon.wait_ready()
     sim.wait_for(lambda: bool(sim.sim.sessions) and sim.sim.sessions[-1].client_events, timeout=20)
     feeder.feed(np.concatenate([tone(1000, 1.5, dbfs=-30), silence(0.5), tone(15000, 1.5, dbfs=-30), silence(1.0)]))

@@ -18,6 +18,7 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,9 @@ class TlsContexts:
     """Server context with a certificate for 127.0.0.1 signed by the test CA."""
     rogue: ssl.SSLContext
     """Server context with a self-signed certificate for 127.0.0.1: not trusted."""
+    future: ssl.SSLContext
+    """Server context with a certificate signed by the test CA whose validity starts tomorrow: what
+    a Pi whose clock is behind (no RTC, no time sync yet) sees of a freshly issued certificate."""
 
 
 @pytest.fixture(scope="session")
@@ -109,10 +113,23 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsContexts:
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
     run("req", "-x509", *key, *san, "-keyout", "rogue.key", "-out", "rogue.pem", "-days", "2", "-subj", "/CN=127.0.0.1")
+    # `openssl x509 -req` (3.0) cannot set notBefore; `openssl ca -startdate` can.
+    run("req", *key, "-keyout", "future.key", "-out", "future.csr", "-subj", "/CN=127.0.0.1")
+    (d / "index.txt").write_text("")
+    (d / "serial").write_text("1000\n")
+    (d / "ca.cnf").write_text("[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\n"
+                              "serial = serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n"
+                              "[any]\ncommonName = supplied\n")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    run("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "future.csr",
+        "-out", "future.pem", "-notext", "-extfile", "san.ext",
+        "-startdate", tomorrow.strftime("%y%m%d%H%M%SZ"),
+        "-enddate", (tomorrow + timedelta(days=2)).strftime("%y%m%d%H%M%SZ"))
 
     def context(cert: str, keyfile: str) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(d / cert, d / keyfile)
         return ctx
 
-    return TlsContexts(d / "ca.pem", context("server.pem", "server.key"), context("rogue.pem", "rogue.key"))
+    return TlsContexts(d / "ca.pem", context("server.pem", "server.key"), context("rogue.pem", "rogue.key"),
+                       context("future.pem", "future.key"))

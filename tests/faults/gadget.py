@@ -2,8 +2,8 @@
 a fault test keeps (utterances spoken vs translated, when the link came back).
 
 How an utterance is recognised across sessions: each one a test speaks has its own length, and
-the simulator's ``response.done`` reports the voiced length it answered (``usage`` audio tokens,
-one per 100 ms). An utterance counts as translated when a completed response carries its length
+the simulator records the voiced length each completed response answered (``answered_ms``, compared
+here in tenths of a second). An utterance counts as translated when a completed response carries its length
 to within one token; lengths in a test differ by 300 ms or more. So an utterance that was cut in
 two by a fault shows up as lost (plus two "spurious" fragments), and one answered twice as a
 duplicate: the count checks that the whole utterance reached the server in one piece.
@@ -123,12 +123,7 @@ class Gadget:
     # -- what came back ----------------------------------------------------------------------------
 
     def answered(self) -> list[int]:
-        tokens = []
-        for session in list(self.sim.sim.sessions):
-            for event in list(session.events_sent):
-                if event["type"] == "response.done" and event["response"]["status"] == "completed":
-                    tokens.append(event["response"]["usage"]["input_token_details"]["audio_tokens"])
-        return tokens
+        return [max(1, ms // 100) for session in list(self.sim.sim.sessions) for ms in list(session.answered_ms)]
 
     def tally(self) -> Tally:
         rate = self.feeder.rate

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from polybot_device.realtime.backoff import CLOCK_RETRY_S
 from tests.faults.conftest import FAULT_API
 from tests.rig.timing import scaled
 
@@ -68,11 +69,12 @@ def test_utterance_spoken_during_a_short_outage_is_translated_after_reconnect(st
 def test_outage_longer_than_the_buffer_keeps_the_newest_audio_and_says_once_how_much_went(start_gadget, proxy, report):
     # The buffer holds the last 4 s before the reconnect; a 1 s backoff cap keeps the reconnect
     # within ~1 s of the network's return, so which utterance fits is known in advance. Cues off:
-    # after 5 s offline the gadget announces it, and that notice shuts the mic while it plays
-    # (interaction.py, by design there), which would cut the utterance this test times.
+    # after 5 s offline the gadget announces it (in a pause), and the echo gate shuts the mic while
+    # it plays, which would move the audio this test times. The voice gate off: the bound below
+    # counts every second captured during the outage, silence included.
     buffer_s = 4.0
-    g = start_gadget(api={"url": proxy.url(), "backoff_max_s": 1.0}, audio={"outage_buffer_s": buffer_s},
-                     cues={"enabled": False})
+    g = start_gadget(api={"url": proxy.url(), "backoff_max_s": 1.0},
+                     audio={"outage_buffer_s": buffer_s, "voice_gate": {"enabled": False}}, cues={"enabled": False})
     g.healthy()
     live = g.live_sessions()
     cut_at = time.monotonic()
@@ -170,6 +172,40 @@ def test_slow_link_still_translates_without_spurious_reconnects(start_gadget, pr
     report(fault="slow link, 400 ms each way", fed=len(tally.fed), translated=tally.translated)
     assert tally.lost == 0, tally
     assert proxy.connections == 1 and "connection lost" not in g.log()
+
+
+def test_a_clock_behind_the_certificate_says_so_and_connects_as_soon_as_the_time_is_right(start_gadget, sim, tls,
+                                                                                        report):
+    """A Pi has no RTC: until NTP runs, a fresh certificate is 'not yet valid'. That is its own state
+    (not a generic TLS failure behind a growing backoff), logged once, retried every couple of seconds,
+    and the session comes up as soon as the time is right (here: the server's certificate becomes
+    valid by our clock, through a real TLS handshake on loopback)."""
+    from tests.rig.proxy import FaultProxy
+
+    proxy = FaultProxy("127.0.0.1", sim.sim.port, tls=tls.future)
+    try:
+        # A backoff this long would leave the gadget offline for tens of seconds after the fix.
+        g = start_gadget(api={"url": proxy.url(), "backoff_initial_s": 20.0, "backoff_max_s": 60.0},
+                         env={"SSL_CERT_FILE": str(tls.ca_file)})
+        g.daemon.wait_ready(timeout=15)
+        g.wait_status("STATUS=Clock not set: waiting for time sync", timeout=10)
+        time.sleep(3 * CLOCK_RETRY_S)  # several failed attempts: a backoff would have grown by now
+        assert g.live_sessions() == 0
+        fixed_at = time.monotonic()
+        proxy.set_tls(tls.trusted)  # the time sync caught up: the same server's certificate is valid now
+        recovered_s = g.wait_live(0, timeout=15) - fixed_at
+        g.wait_status_now("STATUS=Ready: listening", timeout=10)
+        shown = [line for _, line in g.statuses()]
+        code, _ = g.daemon.terminate()  # before the proxy goes: that drop is not this test's
+        assert code == 0
+    finally:
+        proxy.close()
+    report(fault="clock behind the certificate (no time sync yet), then set", recovery_s=round(recovered_s, 2))
+    log = g.log()
+    assert log.count("cannot connect: clock not set") == 1, log  # one journal line, however many retries
+    assert not [line for line in shown if "Offline" in line], shown
+    assert recovered_s < CLOCK_RETRY_S + scaled(3), f"connected {recovered_s:.1f} s after the clock was right"
+    g.assert_status_follows_state()
 
 
 def test_dns_failure_is_retried_with_backoff_and_named_in_status(start_gadget):

@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-import polybot_device.app
+import polybot_device.liveness
 from polybot_device.apikey import KeySource
 from polybot_device.cli import serve
 from polybot_device.config import parse_config
@@ -44,7 +44,7 @@ def test_watchdog_pings_stop_while_the_loop_hangs_or_the_mic_thread_is_stuck_and
     for key, value in rig.env().items():
         monkeypatch.setenv(key, value)
     # A stuck audio thread is declared after 10 s in the product; 1.5 s here keeps the test short.
-    monkeypatch.setattr(polybot_device.app, "THREAD_STUCK_AFTER_S", 1.5)
+    monkeypatch.setattr(polybot_device.liveness, "THREAD_STUCK_AFTER_S", 1.5)
     config = parse_config(daemon_config(sim, rig, api=FAULT_API))
     keys = KeySource(None, environ={"OPENAI_API_KEY": KEY})
     hang_s = 3.0

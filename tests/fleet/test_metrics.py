@@ -69,6 +69,13 @@ def test_daemon_writes_the_metrics_a_fleet_dashboard_needs(sim, rig, feeder, sta
     assert ("polybot_audio_xruns_total", (("stream", "mic"),)) in got
     mic = got[("polybot_audio_level_dbfs", (("stream", "mic"),))]
     assert FLOOR_DBFS <= mic <= 0  # the rig's mic delivers audio (silence between utterances)
+    # one_utterance(): 1 s of speech; the gate let it through with its pre-roll and hang, not the
+    # silence the rig fed before and after it. Upstream: base64 PCM16 at 24 kHz, 64 000 bytes a
+    # second, for at least the speech; less than the gate let through (the echo gate drops the
+    # hang while the reply plays).
+    open_s = got[("polybot_voice_gate_open_seconds_total", ())]
+    assert 1.0 <= open_s < 4.0
+    assert 64000 * 1.0 <= got[("polybot_upstream_audio_bytes_total", ())] <= 1.1 * 64000 * open_s
     code, _ = daemon.terminate()
     assert code == 0
     assert not prom.exists()  # a stopped daemon leaves no stale numbers behind

@@ -85,6 +85,17 @@ def test_tls_failures_say_whether_the_certificate_was_not_trusted():
     assert describe(other) == ("TLS failure (WRONG_VERSION_NUMBER)", Cause.TLS)
 
 
+def test_a_certificate_not_yet_valid_is_the_clock_not_an_untrusted_server():
+    """OpenSSL's verify code 9: the certificate starts after our clock, as on a Pi before NTP."""
+    early = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    early.verify_code, early.verify_message = 9, "certificate is not yet valid"
+    words, cause = describe(early)
+    assert cause is Cause.CLOCK and words.startswith("clock not set")
+    expired = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    expired.verify_code, expired.verify_message = 10, "certificate has expired"
+    assert describe(expired) == ("TLS certificate not trusted (certificate has expired)", Cause.TLS)
+
+
 def test_anything_else_is_named_by_its_type_and_kept_short():
     words, cause = describe(ValueError("x" * 1000))
     assert words.startswith("ValueError: xxx") and len(words) == 200 and cause is Cause.OTHER

@@ -99,8 +99,10 @@ class Simulator:
 class System:
     """systemd booted as PID 1 of a new PID namespace in the root, and ways to ask it things."""
 
-    def __init__(self, chroot: Chroot, log: Path, rig: FileRig, feeder: MicFeeder, simulator: Simulator) -> None:
+    def __init__(self, chroot: Chroot, suite: str, log: Path, rig: FileRig, feeder: MicFeeder,
+                 simulator: Simulator) -> None:
         self.chroot = chroot
+        self.suite = suite
         self.rig, self.feeder, self.simulator = rig, feeder, simulator
         self.log = log.open("w")
         self.unshare = subprocess.Popen(
@@ -155,14 +157,14 @@ class System:
 
 
 @contextmanager
-def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """The root from the cache, the daemon installed by scripts/install.sh, the rig and the
+def booted(tmp_path_factory: pytest.TempPathFactory, suite: str) -> Iterator[System]:
+    """The ``suite`` root (roots.SUITES) from the cache, the daemon installed by scripts/install.sh, the rig and the
     simulator in place, systemd booted; all of it torn down on exit."""
     require_root_tools("unshare", "nsenter")
     started = time.monotonic()
-    cached = cached_root(native_arch(), PACKAGES)
+    cached = cached_root(suite, native_arch(), PACKAGES)
     root_s = time.monotonic() - started
-    scratch = tmp_path_factory.mktemp("systemd")
+    scratch = tmp_path_factory.mktemp(f"systemd-{suite}")
     chroot = Chroot(cached, scratch)
     simulator: Simulator | None = None
     feeder: MicFeeder | None = None
@@ -182,9 +184,12 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
                        "--config", "/root/polybot-test.yaml", "--api-key-file", "/root/key", timeout=900)
             install_s = time.monotonic() - t
 
-            drop_in = chroot.path(f"/etc/systemd/system/{UNIT}.d/50-test-sandbox.conf")
-            drop_in.parent.mkdir(parents=True, exist_ok=True)
-            drop_in.write_text(TEST_DROP_IN)
+            # The config-error blinker too: its ProtectProc= mounts a /proc of its own, which would
+            # hide the Raspberry Pi /proc/cpuinfo the lgpio check puts in place.
+            for unit in (UNIT, "polybot-config-error.service"):
+                drop_in = chroot.path(f"/etc/systemd/system/{unit}.d/50-test-sandbox.conf")
+                drop_in.parent.mkdir(parents=True, exist_ok=True)
+                drop_in.write_text(TEST_DROP_IN)
 
             rig_dir = chroot.path("/srv/rig")
             rig = FileRig(rig_dir, MIC_RATE, MIC_CHANNELS, SPEAKER_RATE, 1)
@@ -200,9 +205,9 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             # Now that the simulator said where it listens (keeps the installer's owner and mode).
             chroot.path("/etc/polybot/polybot.yaml").write_text(daemon_config(simulator.url))
             t = time.monotonic()
-            system = System(chroot, scratch / "systemd-console.log", rig, feeder, simulator)
+            system = System(chroot, suite, scratch / "systemd-console.log", rig, feeder, simulator)
             boot_s = time.monotonic() - t
-            print(f"\nroot: {root_s:.0f} s; install.sh: {install_s:.0f} s; boot: {boot_s:.0f} s")
+            print(f"\n{suite}: root: {root_s:.0f} s; install.sh: {install_s:.0f} s; boot: {boot_s:.0f} s")
             yield system
         finally:
             if system is not None:

@@ -1,7 +1,8 @@
 """Debian root file systems for the image and systemd checks, built once and cached.
 
-`cached_root()` debootstraps a `--variant=minbase` Debian root with the given packages into
-/var/cache/polybot-test-roots/<arch>-<hash of suite, arch and package list>/ (override the
+`cached_root()` debootstraps a `--variant=minbase` Debian root of a suite (trixie, bookworm) with the
+given packages into /var/cache/polybot-test-roots/<suite>-<arch>-<hash of suite, arch and package
+list>/ (override the
 directory with POLYBOT_TEST_ROOTS), so the second run copies it (seconds) instead of building
 it (minutes). A half-built root is never cached: it is built next to the cache and renamed
 into place when debootstrap succeeded. `Chroot` copies a cached root to a scratch directory,
@@ -15,6 +16,7 @@ import hashlib
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -22,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
-SUITE = "bookworm"
+SUITES = ("trixie", "bookworm")
+"""Raspberry Pi OS's current release (pi-gen branch arm64) and the previous one (bookworm-arm64):
+every root check runs on both."""
 MIRROR = os.environ.get("POLYBOT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE = Path(os.environ.get("POLYBOT_TEST_ROOTS", "/var/cache/polybot-test-roots"))
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -62,33 +66,55 @@ def enable_foreign_arch(arch: str) -> None:
         pytest.skip(f"qemu-{qemu} binfmt entry lacks the F flag, so it cannot run inside a chroot")
 
 
-def cached_root(arch: str, packages: Sequence[str]) -> Path:
-    """A debootstrapped root with `packages`, from the cache or built now (minutes)."""
+def cached_root(suite: str, arch: str, packages: Sequence[str]) -> Path:
+    """A debootstrapped root of `suite` with `packages`, from the cache or built now (minutes)."""
     include = sorted(set(packages))
-    key = hashlib.sha256("\n".join([SUITE, arch, MIRROR, "minbase", *include]).encode()).hexdigest()[:16]
-    root = CACHE / f"{SUITE}-{arch}-{key}"
+    key = hashlib.sha256("\n".join([suite, arch, MIRROR, "minbase", *include]).encode()).hexdigest()[:16]
+    root = CACHE / f"{suite}-{arch}-{key}"
     if (root / ".complete").exists():
         return root
     CACHE.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE.glob(f".{root.name}.building-*"):  # left by a run that was killed
+        if not Path(f"/proc/{stale.name.rsplit('-', 1)[1]}").exists():
+            discard(stale)
     building = CACHE / f".{root.name}.building-{os.getpid()}"
-    shutil.rmtree(building, ignore_errors=True)
+    discard(building)
     started = time.monotonic()
-    out = subprocess.run(
+    # Its own session, so a timeout stops dpkg and qemu under it too, not debootstrap alone.
+    proc = subprocess.Popen(
         ["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={','.join(include)}",
-         SUITE, str(building), MIRROR],
-        capture_output=True, text=True, timeout=900,
-    )
-    if out.returncode != 0:
+         suite, str(building), MIRROR],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=2700)  # cold, under qemu, on a busy machine
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        stderr += "\n(timed out after 2700 s)"
+    if proc.returncode != 0:
         log = building / "debootstrap" / "debootstrap.log"
         detail = log.read_text()[-3000:] if log.exists() else ""
-        shutil.rmtree(building, ignore_errors=True)
-        raise AssertionError(f"debootstrap failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}\n{detail}")
+        discard(building)
+        raise AssertionError(f"debootstrap failed:\n{stdout[-2000:]}\n{stderr[-2000:]}\n{detail}")
     # Drop the downloaded .debs: the cache holds installed roots, not an archive mirror.
     subprocess.run(["chroot", str(building), "apt-get", "clean"], check=False, capture_output=True)
-    (building / ".complete").write_text(f"{arch} {' '.join(include)}\nbuilt in {time.monotonic() - started:.0f} s\n")
+    (building / ".complete").write_text(f"{suite} {arch} {' '.join(include)}\n"
+                                        f"built in {time.monotonic() - started:.0f} s\n")
     shutil.rmtree(root, ignore_errors=True)
     building.rename(root)
     return root
+
+
+def discard(tree: Path) -> None:
+    """Delete a half-built root: first whatever debootstrap left mounted in it (its /proc), then
+    the files, never crossing into another file system."""
+    prefix = str(tree) + "/"
+    mounted = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+               if line.split()[4].startswith(prefix)]
+    for target in sorted(mounted, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], check=False, capture_output=True)
+    if tree.exists():
+        subprocess.run(["rm", "-rf", "--one-file-system", str(tree)], check=False, capture_output=True)
 
 
 class Chroot:

@@ -50,6 +50,17 @@ class Card:
         self.python.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} \"$@\"\n")
         self.python.chmod(0o755)
         self.drop_ins = tmp / "polybot-device.service.d"
+        self.nm_state = tmp / "var-lib-NetworkManager" / "NetworkManager.state"
+        self.nm_state.parent.mkdir()
+        # What pi-gen's stage2 (02-net-tweaks) writes when the image is built without WPA_COUNTRY.
+        self.nm_state.write_text("[main]\nWirelessEnabled=false\n")
+        self.cmdline = self.boot / "cmdline.txt"
+        self.cmdline.write_text("console=serial0,115200 console=tty1 root=PARTUUID=abcd-02 rootfstype=ext4 "
+                                "fsck.repair=yes rootwait\n")
+        self.state_dir = tmp / "var-lib-polybot"
+        self.overlayroot_conf = tmp / "overlayroot.conf"  # the overlayroot package ships /etc/overlayroot.conf
+        self.overlayroot_conf.write_text("overlayroot=\"\"\n")
+        self.rpi_swap_dir = tmp / "etc-rpi" / "swap.conf.d"
 
     def put(self, name: str, text: str) -> None:
         (self.boot / name).write_text(text)
@@ -58,16 +69,21 @@ class Card:
         return subprocess.run(
             [str(SCRIPT), "--boot", str(self.boot), "--etc", str(self.etc), "--nm-dir", str(self.nm),
              "--owner", self.owner, "--group", self.group, "--polybot-device", str(self.cli),
-             "--wifi-country-cmd", f"{self.recorder} wifi-country",
-             "--readonly-cmd", f"{self.recorder} overlay", "--proc-mounts", str(self.mounts),
+             "--python", str(self.python), "--wifi-country-cmd", f"{self.recorder} wifi-country",
+             "--nm-state", str(self.nm_state), "--cmdline", str(self.cmdline), "--state-dir", str(self.state_dir),
+             "--overlayroot-conf", str(self.overlayroot_conf), "--rpi-swap-dir", str(self.rpi_swap_dir),
+             "--proc-mounts", str(self.mounts),
              "--writable-paths-cmd", f"{REPO / 'systemd' / 'polybot-writable-paths'} --drop-in-dir "
                                      f"{self.drop_ins} --python {self.python} --user {self.owner}"],
             capture_output=True, text=True, timeout=60,
-            env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+            env={**{k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+                 "POLYBOT_SETTLE_CMD": f"{self.recorder} udev-settle"},
         )
 
-    def commands(self) -> list[str]:
-        return self.log.read_text().splitlines() if self.log.exists() else []
+    def commands(self, settle: bool = False) -> list[str]:
+        """The recorded raspi-config calls (and the udev settle before listing devices, if asked)."""
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [line for line in lines if settle or line != "udev-settle"]
 
 
 def mode(path: Path) -> int:
@@ -86,7 +102,8 @@ def test_config_and_key_move_off_the_boot_partition_with_safe_modes(card: Card) 
     out = card.run()
 
     assert out.returncode == 0, out.stderr
-    assert sorted(p.name for p in card.boot.iterdir()) == []
+    # only what we wrote for people is left
+    assert sorted(p.name for p in card.boot.iterdir()) == ["cmdline.txt", "polybot-devices.txt"]
     assert (card.etc / "polybot.yaml").read_text() == GOOD_CONFIG
     assert (card.etc / "openai_api_key").read_text() == KEY
     assert mode(card.etc) == 0o750
@@ -177,29 +194,112 @@ def test_wifi_credentials_become_a_root_only_networkmanager_connection(card: Car
     text = conn.read_text()
     assert "ssid=Casa Pepe\n" in text
     assert "psk=p=a;ss word\n" in text and "key-mgmt=wpa-psk" in text
+    assert "powersave=2\n" in text  # brcmfmac power saving off: no 100-300 ms latency spikes
     assert mode(conn) == 0o600
     assert not (card.boot / "polybot-wifi.txt").exists()
     assert card.commands() == ["wifi-country ES"]
     assert "p=a;ss word" not in out.stderr
 
 
+def test_a_wifi_country_switches_the_radio_on_before_networkmanager_starts(card: Card) -> None:
+    """pi-gen's image says WirelessEnabled=false and NetworkManager makes the radio follow it at
+    start; raspi-config's do_wifi_country only switches the radio on when NetworkManager runs."""
+    card.nm_state.write_text("[main]\nNetworkingEnabled=true\nWirelessEnabled=false\nWWANEnabled=true\n")
+    card.put("polybot-wifi.txt", "ssid=Cafe\npassword=12345678\ncountry=es\n")
+
+    card.run()
+
+    assert card.nm_state.read_text() == "[main]\nNetworkingEnabled=true\nWirelessEnabled=true\nWWANEnabled=true\n"
+    assert card.commands() == ["wifi-country ES"]
+
+
+def test_without_raspi_config_the_country_goes_on_the_kernel_command_line(card: Card, tmp_path: Path) -> None:
+    card.recorder = tmp_path / "no-such-raspi-config"
+    card.put("polybot-wifi.txt", "ssid=Cafe\npassword=12345678\ncountry=FR\n")
+    card.run()
+    assert card.cmdline.read_text().rstrip("\n").endswith(" rootwait cfg80211.ieee80211_regdom=FR")
+    assert "WirelessEnabled=true" in card.nm_state.read_text()
+
+
+def test_wifi_without_a_country_says_the_radio_stays_off(card: Card) -> None:
+    card.put("polybot-wifi.txt", "ssid=Cafe\npassword=12345678\n")
+    card.run()
+    assert (card.nm / "polybot-wifi.nmconnection").exists()
+    assert "country=" in (card.boot / "polybot-config-error.txt").read_text()
+    assert "WirelessEnabled=false" in card.nm_state.read_text()
+
+
+def test_an_unusable_wifi_file_is_explained_and_writes_no_connection(card: Card) -> None:
+    card.put("polybot-wifi.txt", "ssid=Cafe\npassword=short\ncountry=ES\n")
+    out = card.run()
+    assert out.returncode == 0
+    assert not (card.nm / "polybot-wifi.nmconnection").exists()
+    assert "8 to 63" in (card.boot / "polybot-config-error.txt").read_text()
+    assert not (card.boot / "polybot-wifi.txt").exists()  # wiped all the same: it holds a password
+
+
+@pytest.mark.parametrize("network_config, cmdline_extra", [
+    # Raspberry Pi Imager on Trixie: cloud-init's network-config with the country (and an SSID)
+    ('network:\n  version: 2\n  wifis:\n    wlan0:\n      dhcp4: true\n      regulatory-domain: "GB"\n'
+     '      access-points:\n        "Home":\n          password: "x"\n      optional: true\n', ""),
+    # Raspberry Pi Imager on Bookworm: firstrun.sh ran raspi-config's do_wifi_country (cmdline.txt)
+    (None, " cfg80211.ieee80211_regdom=GB"),
+])
+def test_wifi_set_up_by_raspberry_pi_imager_gets_the_radio_on_once(card: Card, network_config: str | None,
+                                                                  cmdline_extra: str) -> None:
+    if network_config:
+        card.put("network-config", network_config)
+    card.cmdline.write_text(card.cmdline.read_text().rstrip("\n") + cmdline_extra + "\n")
+
+    card.run()
+    assert "WirelessEnabled=true" in card.nm_state.read_text()
+
+    card.nm_state.write_text("[main]\nWirelessEnabled=false\n")  # someone turned it off later
+    card.run()
+    assert "WirelessEnabled=false" in card.nm_state.read_text()  # and it stays off
+
+
+def test_no_country_anywhere_leaves_the_radio_alone(card: Card) -> None:
+    card.run()
+    assert card.nm_state.read_text() == "[main]\nWirelessEnabled=false\n"
+
+
 def test_an_open_network_gets_no_security_section(card: Card) -> None:
-    card.put("polybot-wifi.txt", "ssid=Cafe\n")
+    card.put("polybot-wifi.txt", "ssid=Cafe\nsecurity=open\n")
     card.run()
     assert "[wifi-security]" not in (card.nm / "polybot-wifi.nmconnection").read_text()
     assert card.commands() == []
 
 
-def test_read_only_root_is_requested_after_the_import(card: Card) -> None:
+def test_read_only_root_is_enabled_after_the_import_and_the_boot_partition_stays_writable(card: Card) -> None:
     card.put("polybot.yaml", GOOD_CONFIG)
     card.put("polybot-readonly", "")
 
     out = card.run()
 
     assert out.returncode == 0, out.stderr
-    assert card.commands() == ["overlay"]
+    assert card.cmdline.read_text().startswith("overlayroot=tmpfs console=serial0")
     assert not (card.boot / "polybot-readonly").exists()
     assert (card.etc / "polybot.yaml").exists()
+    card.put("polybot-readonly", "")
+    card.run()
+    assert card.cmdline.read_text().count("overlayroot=tmpfs") == 1
+
+
+def test_read_only_root_makes_trixie_swap_zram_only(card: Card) -> None:
+    card.rpi_swap_dir.parent.mkdir()
+    (card.rpi_swap_dir.parent / "swap.conf").write_text("[Main]\n#Mechanism=auto\n")  # rpi-swap's
+    card.put("polybot-readonly", "")
+    card.run()
+    assert (card.rpi_swap_dir / "90-polybot-readonly.conf").read_text().endswith("[Main]\nMechanism=zram\n")
+
+
+def test_read_only_root_needs_overlayroot(card: Card) -> None:
+    card.overlayroot_conf.unlink()
+    card.put("polybot-readonly", "")
+    card.run()
+    assert "overlayroot=tmpfs" not in card.cmdline.read_text()
+    assert "overlayroot package is not installed" in (card.boot / "polybot-config-error.txt").read_text()
 
 
 def test_nothing_is_imported_into_a_read_only_root(card: Card) -> None:
@@ -211,6 +311,7 @@ def test_nothing_is_imported_into_a_read_only_root(card: Card) -> None:
     assert not card.etc.exists()
     assert (card.boot / "polybot.yaml").read_text() == GOOD_CONFIG
     assert "read-only root is on" in (card.boot / "polybot-config-error.txt").read_text()
+    assert "disable_overlayfs" in (card.boot / "polybot-config-error.txt").read_text()
 
 
 def test_an_empty_boot_partition_changes_nothing(card: Card) -> None:
@@ -229,3 +330,19 @@ def test_a_metrics_file_in_the_config_becomes_writable_for_the_daemon(card: Card
     drop_in = (card.drop_ins / "40-writable-paths.conf").read_text()
     assert f"ReadWritePaths=-{metrics_dir}\n" in drop_in
     assert metrics_dir.is_dir()
+
+
+def test_the_sound_devices_are_listed_on_the_boot_partition(card: Card, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from polybot_device.audio.filerig import FileRig
+
+    rig = FileRig(tmp_path / "rig")  # real libasound sees the rig's PCMs
+    monkeypatch.setenv("ALSA_CONFIG_PATH", rig.env()["ALSA_CONFIG_PATH"])
+    card.put("polybot.yaml", GOOD_CONFIG)
+
+    assert card.run().returncode == 0
+    listing = (card.boot / "polybot-devices.txt").read_text()
+    assert "Microphones (capture)" in listing and "polybot_mic" in listing and "polybot_speaker" in listing
+    assert b"\r\n" in (card.boot / "polybot-devices.txt").read_bytes(), "readable in Notepad"
+    assert card.commands(settle=True)[0] == "udev-settle", "USB cards are enumerated before listing"
+    assert not list(card.boot.glob(".*")), "no temporary file left behind"

@@ -1,4 +1,5 @@
-"""The daemon under a real systemd: PID 1 of its own PID namespace over a Debian Bookworm root.
+"""The daemon under a real systemd: PID 1 of its own PID namespace over Debian Trixie and Bookworm
+roots (systemd 257 and 252).
 
 The root gets the daemon through scripts/install.sh, exactly as a Pi does; a test drop-in then
 points it at the FIFO sound rig and at the simulator (`polybot-device simulate`, run inside the
@@ -14,14 +15,16 @@ systemd mounts each service's credentials (LoadCredential=) in a helper's mount 
 relies on them propagating back, so the root is made a shared mount point of its own before
 systemd starts; without that the daemon finds an empty /run/credentials/polybot-device.service.
 
-Root only (skipped with the reason otherwise; deselect with -m "not systemd"). Measured: about
-3 minutes from nothing (the root takes 1.5), 40 seconds with the cached root.
+Root only (skipped with the reason otherwise; deselect with -m "not systemd"). Timings per release
+are in docs/raspberry-pi.md.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,13 +32,14 @@ import pytest
 from tests.rig.timing import eventually
 
 from .booted import REPO, SAMPLE, SPEAKER_RATE, UNIT, System, booted, wait_state
+from .roots import SUITES
 
 pytestmark = pytest.mark.systemd
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with booted(tmp_path_factory) as booted_system:
+@pytest.fixture(scope="module", params=SUITES)
+def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    with booted(tmp_path_factory, request.param) as booted_system:
         yield booted_system
 
 
@@ -156,6 +160,110 @@ def test_stop_is_a_clean_sigterm_exit(system: System) -> None:
     assert took < 3.0, f"systemctl stop took {took:.1f} s"
 
 
+def started_since(system: System, unit: str, since_monotonic_us: int) -> bool:
+    started = system.show(unit, "ExecMainStartTimestampMonotonic")["ExecMainStartTimestampMonotonic"]
+    return int(started or 0) > since_monotonic_us
+
+
+def monotonic_us(system: System) -> int:
+    """systemd's CLOCK_MONOTONIC now, in the units of its *TimestampMonotonic properties."""
+    return int(float(system.run("cat", "/proc/uptime").stdout.split()[0]) * 1_000_000)
+
+
+def test_a_missing_key_file_is_exit_78_with_the_reason_not_a_restart_loop(system: System) -> None:
+    """LoadCredential= alone fails the unit before the daemon runs (243/CREDENTIALS) when the file is
+    missing, and Restart=on-failure restarts it every 3 s forever, with the LEDs dark."""
+    key = system.chroot.path("/etc/polybot/openai_api_key")
+    aside = key.with_name("openai_api_key.aside")
+    system.ctl("start", UNIT)
+    wait_state(system, 30, ActiveState="active")
+    before = monotonic_us(system)
+    key.rename(aside)
+    try:
+        system.ctl("restart", UNIT, check=False)
+        failed = wait_state(system, 30, ActiveState="failed")
+        assert (failed["ExecMainStatus"], failed["Result"]) == ("78", "exit-code"), failed
+        time.sleep(5)  # RestartSec=3s: a restart loop would have shown by now
+        later = system.show()
+        assert later["ActiveState"] == "failed" and later["NRestarts"] == failed["NRestarts"], later
+        journal = system.journal()
+        assert "no API key" in journal and "/etc/polybot/openai_api_key" in journal, journal[-2000:]
+        eventually(lambda: started_since(system, "polybot-config-error.service", before), 15,
+                   "polybot-config-error.service to run")
+    finally:
+        aside.rename(key)
+        system.ctl("reset-failed", UNIT, check=False)
+        system.ctl("start", UNIT, check=False)
+    wait_state(system, 30, ActiveState="active", StatusText="Ready: listening")
+
+
+def test_the_key_is_never_in_the_environment_or_on_the_command_line(system: System) -> None:
+    system.ctl("start", UNIT)
+    pid = wait_state(system, 30, ActiveState="active")["MainPID"]
+    key = system.chroot.path("/etc/polybot/openai_api_key").read_text().strip()
+    for what in ("environ", "cmdline"):
+        assert key not in system.run("cat", f"/proc/{pid}/{what}").stdout
+    assert key not in system.ctl("show", UNIT, "--property=Environment,ExecStart").stdout
+
+
+LGPIO_NO_CHIP = r"Falling back from lgpio: '?can not open gpiochip"
+"""gpiozero's note when lgpio imported (its FIFO made) and only gpiochip_open() failed."""
+CPUINFO_PI5 = "Revision\t: d04170\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n"
+
+
+def test_the_lgpio_pin_factory_gets_past_its_fifo_under_both_units(system: System) -> None:
+    """`import lgpio` makes a notification FIFO in $LG_WD or the working directory, which is / for a
+    service (read-only under ProtectSystem=strict, root's in any case): then gpiozero has no lgpio
+    pin factory and the gadget no button and no LEDs. Here the real lgpio from PyPI, and a
+    /proc/cpuinfo that says Raspberry Pi 5 (so gpiozero goes as far as opening the chip): the only
+    thing missing must be the gpiochip itself, under the daemon's unit and the config-error one."""
+    root = system.chroot
+    venv_python = "/opt/polybot-device/venv/bin/python"
+    if system.suite == "trixie":
+        # PyPI's lgpio wheels stop at Python 3.11; on 3.13 pip builds its source, which bundles the
+        # library (PYPI=1: linked in statically) and needs SWIG. Raspberry Pi OS Trixie's
+        # python3-lgpio is the same 0.2.2 library.
+        system.run("apt-get", "install", "-y", "-q", "--no-install-recommends", "swig", env=root.env(), timeout=300)
+    system.run(venv_python, "-m", "pip", "install", "-q", "lgpio==0.2.2.0",
+               env={**root.env(), "PYPI": "1"}, timeout=600)
+    fake = root.path("/srv/cpuinfo-pi5")
+    fake.write_text(Path("/proc/cpuinfo").read_text() + CPUINFO_PI5)
+    system.run("mount", "--bind", "/srv/cpuinfo-pi5", "/proc/cpuinfo")  # in the test root's namespace only
+    config = root.path("/etc/polybot/polybot.yaml")
+    good = config.read_text()
+    try:
+        before = monotonic_us(system)
+        system.ctl("restart", UNIT)
+        eventually(lambda: "Falling back from lgpio" in system.journal(), 30, "the daemon's GPIO verdict")
+        daemon_log = system.journal()
+        assert re.search(LGPIO_NO_CHIP, daemon_log), daemon_log[-3000:]
+        assert ".lgd-nfy" not in daemon_log
+        # /run is systemd's tmpfs inside the test root's namespace: look from there.
+        kind, owner = system.run("stat", "-c", "%F %U", "/run/polybot/.lgd-nfy0").stdout.strip().rsplit(" ", 1)
+        assert (kind, owner) == ("fifo", "polybot")
+
+        config.write_text("audio:\n  input:\n    rate: fast\n")  # exit 78: the config-error unit blinks
+        system.ctl("restart", UNIT, check=False)
+        eventually(lambda: started_since(system, "polybot-config-error.service", before), 30,
+                   "polybot-config-error.service to run")
+        try:
+            eventually(lambda: "Falling back from lgpio" in system.journal("polybot-config-error.service"), 30,
+                       "the blinker's GPIO verdict")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{system.journal('polybot-config-error.service')[-3000:]}") from None
+        blinker_log = system.journal("polybot-config-error.service")
+        assert re.search(LGPIO_NO_CHIP, blinker_log), blinker_log[-3000:]
+        assert ".lgd-nfy" not in blinker_log
+    finally:
+        config.write_text(good)
+        system.run("umount", "/proc/cpuinfo", check=False)
+        system.run(venv_python, "-m", "pip", "uninstall", "-q", "-y", "lgpio", env=root.env(), check=False)
+        system.ctl("reset-failed", UNIT, check=False)
+        system.ctl("restart", UNIT, check=False)
+    wait_state(system, 30, ActiveState="active", StatusText="Ready: listening")
+
+
+# Last: it uninstalls what the tests above use.
 def test_installer_again_keeps_config_and_key_and_uninstall_removes_it(system: System) -> None:
     root = system.chroot
     config, key = root.path("/etc/polybot/polybot.yaml"), root.path("/etc/polybot/openai_api_key")
