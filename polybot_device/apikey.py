@@ -6,6 +6,12 @@ rotated credential needs ``systemctl restart``). When ``api.key_command`` is set
 source: a short-lived key is minted before every connect (:mod:`.keycommand`). The key is never
 logged or printed; every key read is also handed to the log redactor so that even a careless log
 line cannot carry it.
+
+Keys are normalised on every read (:func:`normalise_key`): a Windows editor's byte-order mark, a
+zero-width or non-breaking space from a copy-paste are removed wherever they are, with the usual
+white space at the ends. What is left must be printable ASCII (an HTTP header cannot carry anything
+else); a key that is not raises :class:`KeyUnusable`, the "API key unusable" state, whose message
+names the source and the offending code point but never the key.
 """
 
 from __future__ import annotations
@@ -28,8 +34,30 @@ NO_KEY_FILE = (
 )
 
 
+INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00a0\u2007\u202f"))
+"""Removed from a key wherever they are: BOM, zero-width (no-break) spaces and joiners, and the
+non-breaking spaces a web page or office document puts into a copied key. None can be in a key."""
+
+
 class KeyUnavailable(Exception):
     """No key right now (e.g. the key file is being rotated); the caller retries slowly."""
+
+
+class KeyUnusable(KeyUnavailable):
+    """The key has a character no API key has (after normalising): the "API key unusable" state.
+    The message names the source and the character's code point, never the key."""
+
+
+def normalise_key(raw: str, source: str) -> str:
+    """``raw`` without invisible characters and surrounding white space; KeyUnusable when what is
+    left is not printable ASCII (also KeyUnavailable when nothing is left)."""
+    value = raw.translate(INVISIBLE).strip()
+    if not value:
+        raise KeyUnavailable(f"{source} is empty")
+    bad = next((c for c in value if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise KeyUnusable(f"the key from {source} contains U+{ord(bad):04X}, which no API key has")
+    return value
 
 
 class KeyEmpty(KeyUnavailable):
@@ -61,7 +89,7 @@ class KeySource:
         """Which source would be used, without reading any secret (for check-config); None: none."""
         if self._command:
             return f"api.key_command {self._command[0]} (run before every connect; not run by check-config)"
-        if self._environ.get("OPENAI_API_KEY", "").strip():
+        if self._environ.get("OPENAI_API_KEY", "").translate(INVISIBLE).strip():
             return "OPENAI_API_KEY"
         if self._key_file:
             return f"api.key_file {self._key_file}"
@@ -79,6 +107,8 @@ class KeySource:
             return
         try:
             self.read()
+        except KeyUnusable:
+            pass  # a state the gadget shows (and leaves once the key is fixed), not a config error
         except KeyUnavailable as exc:
             raise ConfigError(f"api key: {exc}") from None
 
@@ -96,8 +126,8 @@ class KeySource:
             except KeyCommandFailed as exc:
                 raise KeyUnavailable(str(exc)) from None
             return self._found(value, f"api.key_command {self._command[0]}")
-        env_key = self._environ.get("OPENAI_API_KEY", "").strip()
-        if env_key:
+        env_key = self._environ.get("OPENAI_API_KEY", "")
+        if env_key.translate(INVISIBLE).strip():
             return self._found(env_key, "OPENAI_API_KEY")
         if self._key_file:
             return self._found(_read_file(Path(self._key_file), "api.key_file"), f"api.key_file {self._key_file}")
@@ -115,17 +145,36 @@ class KeySource:
             f"{CREDENTIAL_NAME} (LoadCredential=)"
         )
 
-    def _found(self, value: str, source: str) -> ApiKey:
+    def fingerprint(self) -> tuple[object, ...] | None:
+        """What changes when the key file or credential is replaced (its identity, size and time),
+        read without the secret, cheaply enough to poll. None for sources that cannot change under
+        a running daemon (the environment) or that are run again on every retry (a key command)."""
+        if self._command or self._environ.get("OPENAI_API_KEY", "").translate(INVISIBLE).strip():
+            return None
+        creds = self._environ.get("CREDENTIALS_DIRECTORY")
+        path = Path(self._key_file) if self._key_file else Path(creds) / CREDENTIAL_NAME if creds else None
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError as exc:
+            return (str(path), exc.errno)
+        return (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def _found(self, raw: str, source: str) -> ApiKey:
         if self._on_key:
+            self._on_key(raw)  # masked in logs even as it was read, invisible characters and all
+        value = normalise_key(raw, source)
+        if self._on_key and value != raw:
             self._on_key(value)
         return ApiKey(value, source)
 
 
 def _read_file(path: Path, what: str) -> str:
     try:
-        value = path.read_text(encoding="utf-8").strip()
+        value = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise KeyUnavailable(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if not value:
+    if not value.translate(INVISIBLE).strip():
         raise KeyEmpty(f"{what} {path} is empty")
     return value

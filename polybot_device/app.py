@@ -48,6 +48,7 @@ from .realtime.actions import (
 from .realtime.connection import RealtimeLink
 from .realtime.failures import Outcome
 from .realtime.outbox import Outbox
+from .redact import escape
 from .sessions import SessionChoice
 from .state import Activity, StatusModel
 from .stats import Listener, ResponseDone, ResponseLatency, SessionEnded, TranslatorEvent, TranslatorStats
@@ -198,8 +199,8 @@ class Translator:
             case TranscriptionUsed():
                 self.costs.transcription(action.usage)
             case Transcript():
-                if self.config.privacy.log_transcripts:
-                    log.info("%s: %s", action.role, action.text)
+                if self.config.privacy.log_transcripts:  # escaped: a server's newline cannot forge a line
+                    log.info("%s: %s", action.role, escape(action.text))
 
     def _play_translation(self, action: Play) -> None:
         if self._speech_ended_at is not None:

@@ -32,7 +32,7 @@ REPLAY_MAX_BYTES = 60 * BYTES_PER_S
 """At most the last 60 s of translation are kept for replay (interpreter mode never ends)."""
 REPLAY_ITEM = "replay"
 CUE_ITEM = "cue"
-FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR, State.BUDGET_SPENT)
+FAULT_STATES = (State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE, State.BUDGET_SPENT)
 OFFLINE_NOTICE_AFTER_S = 5.0
 """A blip that heals by itself is not worth a spoken notice (which also shuts the mic while it
 plays): only an outage lasting this long is announced."""

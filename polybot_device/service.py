@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from . import logfilter
 from .fleet.journal import EVENT_STATE
 from .redact import SecretRedactor
 from .state import Facts, State
@@ -39,6 +40,7 @@ def setup_logging(level: str, redactor: SecretRedactor) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(redactor)
     root.addHandler(handler)
+    logfilter.install()  # what quotes a server: escaped, and rate-limited
     root.setLevel(level.upper())
     logging.getLogger("websockets").setLevel(max(logging.INFO, root.level))
 
@@ -87,8 +89,8 @@ class Notifier:
         log.info("state: %s", words, extra={"POLYBOT_EVENT": EVENT_STATE, "POLYBOT_STATE": state.value})
 
 
-_DETAILED = {State.OFFLINE, State.AUTH_ERROR, State.MIC_MISSING, State.SPEAKER_MISSING, State.CONNECTING,
-             State.BUDGET_SPENT}
+_DETAILED = {State.OFFLINE, State.AUTH_ERROR, State.KEY_UNUSABLE, State.MIC_MISSING, State.SPEAKER_MISSING,
+             State.CONNECTING, State.BUDGET_SPENT}
 
 
 def watchdog_interval_s() -> float | None:

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .redact import status_text
+
 log = logging.getLogger(__name__)
 
 
@@ -26,6 +28,7 @@ class State(enum.Enum):
     MIC_MISSING = "mic-missing"
     SPEAKER_MISSING = "speaker-missing"
     AUTH_ERROR = "auth-error"
+    KEY_UNUSABLE = "key-unusable"
     BUDGET_SPENT = "budget-spent"
     CLOCK_UNSET = "clock-unset"
 
@@ -45,6 +48,7 @@ _WORDS = {
     State.MIC_MISSING: "Microphone missing: waiting for it",
     State.SPEAKER_MISSING: "Speaker not working: opening it again",
     State.AUTH_ERROR: "API key refused (or quota exhausted): check the key",
+    State.KEY_UNUSABLE: "API key unusable (a character no key has): check the key file",
     State.BUDGET_SPENT: "Daily budget reached: translation paused until midnight",
     State.CLOCK_UNSET: "Clock not set: waiting for time sync",
 }
@@ -56,6 +60,7 @@ class Link(enum.Enum):
     UP = "up"  # session configured, audio flowing
     OFFLINE = "offline"  # was up or failed, retrying
     AUTH_ERROR = "auth-error"
+    KEY_UNUSABLE = "key-unusable"  # not printable ASCII even after normalising: never sent
     CLOCK_UNSET = "clock-unset"  # TLS says the certificate is not valid yet: our clock is behind
 
 
@@ -118,6 +123,12 @@ class StatusModel:
                     detail=shown)
 
     def update(self, **changes: object) -> None:
+        """Change some facts. A ``detail`` passes the redactor's :func:`.redact.status_text` here,
+        the one door to STATUS=, state.json and ``health``: whoever wrote it (a server's words, a
+        library's error text), no key-shaped text or control character gets through."""
+        detail = changes.get("detail")
+        if isinstance(detail, str):
+            changes["detail"] = status_text(detail)
         facts = Facts(**{**self._facts.__dict__, **changes})
         if facts == self._facts:
             return
@@ -139,6 +150,8 @@ def derive_state(f: Facts) -> State:
         return State.STARTING
     if f.link is Link.AUTH_ERROR:
         return State.AUTH_ERROR
+    if f.link is Link.KEY_UNUSABLE:
+        return State.KEY_UNUSABLE
     if not f.mic_present:
         return State.MIC_MISSING
     if not f.speaker_present:  # translations would go nowhere: "Ready" would be a lie

@@ -71,6 +71,14 @@ fi
 [ -z "$config_file" ] || [ -r "$config_file" ] || die "cannot read $config_file"
 [ -z "$wheelhouse" ] || [ -d "$wheelhouse" ] || die "no such directory: $wheelhouse"
 
+# The key as editors and copy-paste leave it: without a UTF-8 byte-order mark, zero-width
+# and non-breaking spaces (wherever they are), CR/LF and blanks. The daemon does the same on
+# every read, and shows "API key unusable" for anything else that is not printable ASCII.
+clean_key() {
+    LC_ALL=C sed -e 's/\xef\xbb\xbf//g' -e 's/\xe2\x80[\x8b\x8c\x8d\xaf\x87]//g' \
+        -e 's/\xe2\x81\xa0//g' -e 's/\xc2\xa0//g' | LC_ALL=C tr -d '\r\n[:blank:]'
+}
+
 systemd_running() { [ -d /run/systemd/system ]; }
 
 install_debian_packages() {
@@ -166,7 +174,7 @@ install_config() {
 
     local key=$etc_dir/openai_api_key
     if [ -n "$api_key_file" ]; then
-        (umask 077; tr -d '\r\n[:blank:]' <"$api_key_file" >"$key.tmp")
+        (umask 077; clean_key <"$api_key_file" >"$key.tmp")
         mv -f "$key.tmp" "$key"
         log "API key installed"
     elif [ ! -s "$key" ] && [ -t 0 ] && [ "$do_start" = 1 ]; then
@@ -174,7 +182,7 @@ install_config() {
         read -r -s -p "OpenAI API key (input hidden, empty to skip): " answer
         echo >&2
         if [ -n "$answer" ]; then
-            (umask 077; printf '%s\n' "$answer" >"$key.tmp")
+            (umask 077; printf '%s\n' "$answer" | clean_key >"$key.tmp")
             mv -f "$key.tmp" "$key"
         fi
     fi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from polybot_device.redact import MASK, SecretRedactor, mask_key_shaped, mask_values
+from polybot_device.redact import MASK, STATUS_CHARS, SecretRedactor, escape, mask_key_shaped, mask_values, status_text
 
 
 def test_key_shaped_text_is_masked_wherever_it_appears():
@@ -41,3 +41,16 @@ def test_redactor_forgets_old_short_lived_keys_but_masks_recent_ones():
         redactor.add(f"ek_short_lived_{i:04d}")
     assert len(redactor._secrets) == SecretRedactor.KEEP
     assert "ek_short_lived_0099" in redactor._secrets and "ek_short_lived_0000" not in redactor._secrets
+
+
+def test_a_status_detail_is_one_line_with_keys_masked_and_short():
+    text = status_text("InvalidHeaderValue: invalid Authorization header: Bearer \ufeffsk-abcdefghijkl\nSTATUS=Ready")
+    assert "sk-abc" not in text and MASK in text
+    assert "\n" not in text.replace("\\n", "") and text.endswith("\\nSTATUS=Ready")
+    assert len(status_text("x" * 10_000)) == STATUS_CHARS
+
+
+def test_escaped_text_cannot_forge_a_log_line_or_hide_what_it_says():
+    assert escape("hola\n2026-12-05 ERROR forged\x1b[2K\u202egnol") == (
+        "hola\\n2026-12-05 ERROR forged\\x1b[2K\\u202egnol")
+    assert escape("¿Qué tal? 你好") == "¿Qué tal? 你好"  # languages are not control characters

@@ -34,6 +34,8 @@ UP = dict(started=True, link=Link.UP)
     (Facts(**UP, speaker_present=False, activity=Activity.SPEAKING), State.SPEAKER_MISSING),
     (Facts(started=True, link=Link.OFFLINE, speaker_present=False), State.SPEAKER_MISSING),
     (Facts(**UP, mic_present=False, speaker_present=False), State.MIC_MISSING),
+    # A key that cannot even be sent is its own state, never "Offline".
+    (Facts(started=True, link=Link.KEY_UNUSABLE, mic_present=False), State.KEY_UNUSABLE),
     # The clock is behind the certificate: not an outage, its own state (and LED pattern).
     (Facts(started=True, link=Link.CLOCK_UNSET), State.CLOCK_UNSET),
     (Facts(started=True, link=Link.CLOCK_UNSET, mic_present=False), State.MIC_MISSING),
@@ -103,3 +105,11 @@ def test_the_missing_mics_reason_outranks_the_speakers_and_the_other_reason_stay
     assert (status.state, status.facts.detail) == (State.MIC_MISSING, "mic gone")
     status.device(True, "", speaker=False)
     assert (status.state, status.facts.detail) == (State.LISTENING, "")
+
+
+def test_a_detail_passes_the_redactor_on_its_way_to_every_status_output():
+    model = StatusModel()
+    model.update(started=True, link=Link.OFFLINE,
+                 detail="InvalidHeaderValue: invalid Authorization header: Bearer sk-leaked-0123456789\nforged")
+    assert "sk-leaked" not in model.facts.detail and "\n" not in model.facts.detail
+    assert model.facts.detail.endswith("[redacted]\\nforged")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any
 
+from ..redact import mask_secretish
+
 EX_CONFIG = 78
 
 
@@ -24,9 +26,11 @@ def bounded(default: Any, *, min: float | None = None, max: float) -> Any:
 
 
 def show(value: Any) -> str:
-    """A value as an error message quotes it: text quoted, a whole mapping or list only named."""
+    """A value as an error message quotes it: text quoted (anything that looks like a key masked: a
+    key pasted into the wrong field must not reach the journal or the boot partition's error file),
+    a whole mapping or list only named."""
     if isinstance(value, str):
-        return repr(value)
+        return repr(mask_secretish(value))
     if value is None:
         return "nothing (null)"
     return repr(value) if not isinstance(value, (dict, list)) else f"a {type(value).__name__}"

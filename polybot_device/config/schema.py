@@ -61,7 +61,11 @@ class ApiConfig:
     backoff_max_s: float = bounded(10.0, min=0.1, max=600.0)
     """Cap of the reconnect delay."""
     auth_retry_s: float = bounded(60.0, min=1.0, max=3600.0)
-    """Delay between attempts while the key is refused (a refused key does not fix itself)."""
+    """Longest wait between attempts while the key is refused, missing or unusable: waits start at
+    2 s and double up to this; a replaced key file or credential is tried at once."""
+    stable_session_s: float = bounded(20.0, min=1.0, max=3600.0)
+    """A session that lived this long was healthy: the reconnect backoff starts over after it, and
+    the server ending it is a swap made at once. Shorter-lived sessions meet the growing backoff."""
     session_rollover_s: float = bounded(3300.0, min=10.0, max=3600.0)
     """Sessions end after 60 min: past this age, start a fresh one at the next quiet moment."""
     response_stall_s: float = bounded(20.0, min=1.0, max=600.0)

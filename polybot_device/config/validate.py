@@ -144,7 +144,7 @@ def _check_cross_fields(config: Config) -> None:
         raise ConfigError("languages: expected at least one language code, got an empty list")
     for i, code in enumerate(config.languages):
         if not _LANGUAGE_CODE.match(code):
-            raise ConfigError(f"languages[{i}]: expected a language code such as 'en' or 'pt-BR', got {code!r}")
+            raise ConfigError(f"languages[{i}]: expected a language code such as 'en' or 'pt-BR', got {show(code)}")
     if len(set(config.languages)) != len(config.languages):
         raise ConfigError(f"languages: a language is listed twice in {list(config.languages)}")
     if config.mode is Mode.CONVERSATION and len(config.languages) < 2:
@@ -155,10 +155,10 @@ def _check_cross_fields(config: Config) -> None:
     textfile = config.metrics.textfile
     if textfile is not None and not (textfile.startswith("/") and textfile.endswith(".prom")):
         raise ConfigError("metrics.textfile: expected an absolute path ending in .prom (node_exporter "
-                          f"reads only *.prom), got {textfile!r}")
+                          f"reads only *.prom), got {show(textfile)}")
     lock = config.fleet.update_lock_file
     if lock is not None and not lock.startswith("/"):
-        raise ConfigError(f"fleet.update_lock_file: expected an absolute path, got {lock!r}")
+        raise ConfigError(f"fleet.update_lock_file: expected an absolute path, got {show(lock)}")
     if config.api.backoff_max_s < config.api.backoff_initial_s:
         raise ConfigError(
             f"api.backoff_max_s: expected at least api.backoff_initial_s "
@@ -174,12 +174,12 @@ def check_api_url(url: str) -> None:
     scheme = parts.scheme.lower()
     if not ((scheme == "wss" and parts.hostname)
             or (scheme == "ws" and parts.hostname and is_loopback(parts.hostname))):
-        raise ConfigError(f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {url!r}")
+        raise ConfigError(f"api.url: expected a wss:// URL (or ws:// to a loopback simulator), got {show(url)}")
     for path in ("", "/translations"):
         try:
             parse_uri(session_uri(url, path, "model"))
         except (InvalidURI, ValueError, UnicodeError) as exc:
-            raise ConfigError(f"api.url: not a URL a WebSocket can be opened on ({exc}), got {url!r}") from None
+            raise ConfigError(f"api.url: not a URL a WebSocket can be opened on ({exc}), got {show(url)}") from None
 
 
 def is_loopback(host: str) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from ..redact import mask_secretish
 from .base import ConfigError
 
 MAX_FILE_BYTES = 256 * 1024
@@ -80,7 +81,8 @@ def parse_yaml(text: str, where: str) -> Any:
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: YAML syntax error: {exc}") from None
+        # PyYAML quotes the offending line: a key pasted there must not reach the error file.
+        raise ConfigError(f"{where}: YAML syntax error: {mask_secretish(str(exc))}") from None
     finally:
         loader.dispose()
 

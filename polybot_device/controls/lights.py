@@ -21,6 +21,7 @@ The patterns (docs/hardware.md shows the same table, for people):
     config-error   4 flashes, pause
     clock-unset    5 flashes, pause: the clock is not set yet, so TLS cannot work (waits for NTP)
     speaker-missing 2 long flashes, pause                 (0.6 on, 0.3 off, 0.6 on, 1.5 off)
+    key-unusable   6 flashes, pause
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ PATTERNS: dict[State | str, Pattern] = {p.name if p.name == CONFIG_ERROR else St
     Pattern("clock-unset", _code(5), "clock not set: waiting for the network time (NTP) before TLS can work"),
     Pattern("speaker-missing", ((1, 0.6), (0, 0.3), (1, 0.6), (0, 1.5)),
             "speaker missing or stalled: check it (it is opened again by itself)"),
+    Pattern("key-unusable", _code(6), "API key unusable (a character no key has): check the key file"),
 )}
 
 # Confirmation flashes, played once over the current pattern (then it resumes).

@@ -1,9 +1,10 @@
 """The doctor's network checks: DNS, then one real session handshake (TLS, the key, the model).
 
-The handshake is the daemon's own: the same connect (realtime.connection.open_socket) and the same
-session protocol machine (sessions.SessionChoice), run until the server confirms the session or
-says why not. With ``api.url`` on a loopback simulator it checks the simulator instead. Failures
-are worded by realtime.failures, so the doctor and the journal say the same thing.
+The handshake is the daemon's own: the same connect (realtime.dial.dial, which also refuses
+redirects with an api-key header) and the same session protocol machine (sessions.SessionChoice),
+run until the server confirms the session or says why not. With ``api.url`` on a loopback
+simulator it checks the simulator instead. Failures are worded by realtime.failures, so the doctor
+and the journal say the same thing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..config import Config, is_loopback, uses_tls
 from ..modes import Selection
 from ..realtime import decoding
 from ..realtime.actions import Action, Send, SessionOver
-from ..realtime.connection import open_socket
+from ..realtime.dial import dial
 from ..realtime.failures import Cause, close_words, rejected, unreachable
 from ..realtime.session import SessionProtocol
 from ..sessions import SessionChoice
@@ -83,7 +84,7 @@ async def _handshake(config: Config, keys: KeySource) -> Handshake:
     choice = SessionChoice(config, Selection.from_config(config))
     kind = choice.kind()
     try:
-        ws = await open_socket(config.api, kind, key)
+        ws = await dial(config.api, kind, key)
     except InvalidStatus as exc:
         outcome = rejected(exc)
         return Handshake([_link_ok(config), _refused(outcome.cause, outcome.words)], exc.response.headers.get("Date"))

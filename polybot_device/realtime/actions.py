@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from ..audio.wire import WIRE_RATE_HZ
 from ..cost.usage import ResponseUsage, TranscriptionUsage
 from ..state import Activity
 
@@ -24,6 +25,14 @@ class Send:
 class Play:
     item_id: str
     pcm: bytes
+    rate_hz: int = WIRE_RATE_HZ
+    channels: int = 1
+    """The format the server stated. Only the link hands on anything but the wire format: it
+    converts it off the event loop first (:func:`.translation.as_wire`)."""
+
+    @property
+    def is_wire(self) -> bool:
+        return self.rate_hz == WIRE_RATE_HZ and self.channels == 1
 
 
 @dataclass(frozen=True)

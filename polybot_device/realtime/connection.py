@@ -3,10 +3,11 @@
 This module owns the socket and nothing else. What an event means is the protocol machines' job
 (:mod:`.session`); what to keep while offline is the outbox's (:mod:`.outbox`); sending audio is
 the sender's (:mod:`.sender`). Every failure ends in the same place, :meth:`RealtimeLink.run`'s
-loop, which chooses the delay by cause: refused key -> ``api.auth_retry_s`` and the key is read
-again; 429 -> the server's Retry-After; a clock behind the certificate -> a short wait that ends
-as soon as the clock is set; anything else -> exponential backoff with full jitter, reset after
-a session that went live.
+loop, which asks :mod:`.retry` how long to wait (by cause, and by how long the session lived) and
+what to show meanwhile; a clock behind the certificate waits briefly and ends as soon as the clock
+is set. Nothing a server sends may end the process: an action the rest of the daemon
+fails to handle is logged and dropped. Words shown in the status pass :mod:`..redact`, and the key
+just tried is masked in them (a library's error text may quote a header).
 """
 
 from __future__ import annotations
@@ -14,31 +15,31 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import ssl
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from ..apikey import ApiKey, KeySource, KeyUnavailable
-from ..config import ApiConfig, session_uri, uses_tls
+from ..apikey import KeySource, KeyUnavailable, KeyUnusable
+from ..config import ApiConfig
+from ..redact import MASK
 from ..state import Link, StatusModel
 from . import decoding
-from .actions import Action, Send, SessionLive, SessionOver
-from .backoff import CLOCK_RETRY_S, Backoff, until_clock_steps
+from .actions import Action, Play, Send, SessionLive, SessionOver
+from .backoff import until_clock_steps
+from .dial import dial
 from .failures import Cause, Outcome, close_words, ended_by_server, rejected, unreachable
 from .keepalive import keep_alive
 from .outbox import Outbox
+from .retry import KEY_POLL_S, RetryPolicy
 from .sender import AudioSender, EventSender
 from .session import SessionKind, SessionProtocol
+from .translation import as_wire
 
 log = logging.getLogger(__name__)
-
-MAX_FRAME_BYTES = 4 * 1024 * 1024
-"""Largest server frame we accept. Audio deltas are a few KiB; a bigger frame is a fault, and
-websockets closes the connection (1009) rather than buffer it: we then reconnect."""
 
 
 class RealtimeLink:
@@ -67,7 +68,9 @@ class RealtimeLink:
         self._is_quiet = is_quiet
         self._on_outcome = on_outcome
         self._rolled_over: str | None = None
-        self._backoff = Backoff(api.backoff_initial_s, api.backoff_max_s)
+        self._retry = RetryPolicy(api.backoff_initial_s, api.backoff_max_s, api.auth_retry_s, api.stable_session_s)
+        self._lived_s = 0.0
+        self._key_seen: tuple[object, ...] | None = None
         self._ws: ClientConnection | None = None
         self._protocol: SessionProtocol | None = None
         self._sender = AudioSender(outbox)
@@ -137,51 +140,71 @@ class RealtimeLink:
                 self._status.update(link=Link.CONNECTING)  # the first attempt; afterwards OFFLINE says why
             outcome = await self._attempt()
             self._on_outcome(outcome)
+            lived_s, self._lived_s = self._lived_s, 0.0
             if outcome.went_live:
-                self._backoff.reset()
                 logged, self._offline_since = None, time.monotonic()
-                if outcome.immediate:
+                if self._retry.is_swap(outcome, lived_s):
                     log.info("server ended the session (%s): starting a new one", outcome.words)
                 else:
-                    log.warning("connection lost: %s; reconnecting", outcome.words)
+                    log.warning("connection lost after %.1f s live: %s; reconnecting", lived_s, outcome.words)
             elif self._offline_since is None:
                 self._offline_since = time.monotonic()
-            delay = self._retry_delay(outcome)
+            delay = self._retry.delay_s(outcome, lived_s)
+            self._show(outcome, lived_s)
             if not outcome.went_live and outcome.words != logged:
                 log.warning("cannot connect: %s; retrying in %.1f s", outcome.words, delay)
                 logged = outcome.words
-            await (until_clock_steps(delay) if outcome.cause is Cause.CLOCK else asyncio.sleep(delay))
+            if outcome.cause is Cause.CLOCK:
+                await until_clock_steps(delay)
+            else:
+                await self._wait(delay, watch_key=outcome.auth)
 
-    def _retry_delay(self, outcome: Outcome) -> float:
-        """Shows the outage (or the refused key) and says how long to wait before the next try."""
-        if outcome.auth:
+    def _show(self, outcome: Outcome, lived_s: float) -> None:
+        """The outage, or the key problem, in the status; a swap shows nothing."""
+        if outcome.cause is Cause.KEY_UNUSABLE:
+            self._status.update(link=Link.KEY_UNUSABLE, detail=outcome.words)
+        elif outcome.auth:
             self._status.update(link=Link.AUTH_ERROR, detail=outcome.words)
-            return self._api.auth_retry_s
-        if outcome.cause is Cause.CLOCK:  # not an outage: retried soon, and at once when the clock is set
+        elif outcome.cause is Cause.CLOCK:  # not an outage: retried soon, and at once when the clock is set
             self._status.update(link=Link.CLOCK_UNSET, detail=outcome.words)
-            return CLOCK_RETRY_S
-        if outcome.immediate:  # a swap (rollover, expiry, mode change) is not an outage
-            delay = 0.0
-        else:
+        elif not self._retry.is_swap(outcome, lived_s):
             self._status.update(link=Link.OFFLINE, detail=outcome.words)
-            delay = self._backoff.next_delay()
-        return delay if outcome.retry_after_s is None else max(delay, outcome.retry_after_s)
+
+    async def _wait(self, delay_s: float, watch_key: bool) -> None:
+        """Sleeps ``delay_s``; after a key problem, ends early when the key file or credential
+        changes (compared with what it was when the failed key was read)."""
+        if not watch_key or self._key_seen is None:
+            await asyncio.sleep(delay_s)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay_s
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(KEY_POLL_S, left))
+            if self._keys.fingerprint() != self._key_seen:
+                log.info("the API key changed: trying it now")
+                return
 
     async def _attempt(self) -> Outcome:
+        self._key_seen = self._keys.fingerprint()  # before the read: a rotation after it is a change
         try:
             key = await self._keys.read_async()
+        except KeyUnusable as exc:
+            return Outcome(str(exc), Cause.KEY_UNUSABLE)
         except KeyUnavailable as exc:
             return Outcome(str(exc), Cause.KEY_UNAVAILABLE)
         kind = self._session_kind()
         try:
-            ws = await open_socket(self._api, kind, key)
+            ws = await dial(self._api, kind, key)
         except InvalidStatus as exc:
             return rejected(exc)
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            return unreachable(exc)
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ValueError) as exc:
+            outcome = unreachable(exc)
+            return replace(outcome, words=outcome.words.replace(key.value, MASK)) if key.value else outcome
         try:
             return await self._serve(ws, kind)
         finally:
+            if self.live_since is not None:
+                self._lived_s = time.monotonic() - self.live_since
             self._protocol = None
             self._ws = self._events.ws = None
             self.live_since = None
@@ -223,7 +246,7 @@ class RealtimeLink:
         try:
             async with asyncio.timeout(self._api.connect_timeout_s):
                 while not protocol.live:
-                    self._dispatch(self._handle(await ws.recv(), protocol), verdict)
+                    await self._dispatch(self._handle(await ws.recv(), protocol), verdict)
         except TimeoutError:
             return False
         self._went_live()
@@ -240,16 +263,23 @@ class RealtimeLink:
             except TimeoutError:
                 log.warning("response stalled: nothing from the server for %.0f s; cancelling it",
                             self._api.response_stall_s)
-                self._dispatch(self._events.send(protocol.abandon_response()), verdict)
+                await self._dispatch(self._events.send(protocol.abandon_response()), verdict)
                 continue
-            self._dispatch(self._handle(message, protocol), verdict)
+            await self._dispatch(self._handle(message, protocol), verdict)
 
-    def _dispatch(self, actions: list[Action], verdict: list[SessionOver]) -> None:
+    async def _dispatch(self, actions: list[Action], verdict: list[SessionOver]) -> None:
+        """Hands the actions on, in order. Audio in another format is converted off the loop first
+        (the next frame is read only after it: the order of what is played stays the server's)."""
         for action in actions:
             if isinstance(action, SessionOver):
                 verdict.append(action)
             elif not isinstance(action, SessionLive):
-                self._on_action(action)
+                if isinstance(action, Play) and not action.is_wire:
+                    action = await as_wire(action)
+                try:
+                    self._on_action(action)
+                except Exception:  # whatever a server sent, it must not end the process
+                    log.exception("%s from the server could not be handled; carrying on", type(action).__name__)
 
     def _closed(self, exc: ConnectionClosed, went_live: bool) -> Outcome:
         if self._rolled_over:
@@ -299,22 +329,3 @@ class RealtimeLink:
             log.exception("server event %r could not be handled; carrying on", str(event.get("type"))[:60])
             return []
         return self._events.send(actions)
-
-
-async def open_socket(api: ApiConfig, kind: SessionKind, key: ApiKey) -> ClientConnection:
-    """One connection attempt (DNS, TCP, TLS, the HTTP upgrade with the key), as the daemon makes
-    it; also used by ``polybot-device doctor``. Raises what websockets raises (InvalidStatus for a
-    refused handshake; see failures.rejected / unreachable for their meaning)."""
-    auth = {"api-key": key.value} if api.auth_header == "api-key" else {"Authorization": f"Bearer {key.value}"}
-    return await connect(
-        session_uri(api.url, kind.path, kind.model),
-        additional_headers=auth,
-        open_timeout=api.connect_timeout_s,
-        ping_interval=None,  # our own keepalive: see keepalive.py
-        ping_timeout=None,
-        close_timeout=0.5,
-        max_size=MAX_FRAME_BYTES,
-        compression=None,  # deflating base64 audio costs CPU a Pi Zero does not have
-        ssl=ssl.create_default_context() if uses_tls(api.url) else None,
-        user_agent_header="polybot-device",
-    )

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from ..redact import escape
 from .actions import SessionOver
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ def parse_frame(message: str | bytes) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         log.warning("server frame is not JSON, ignored (%d bytes: %r...)", len(message), message[:60])
         return None
+    except RecursionError:  # [[[[...]]]]: json's C parser gives up at the interpreter's depth limit
+        log.warning("server frame nests too deeply, ignored (%d bytes)", len(message))
+        return None
     if not isinstance(parsed, dict):
         log.warning("server frame is JSON but not an event object, ignored: %r", str(parsed)[:60])
         return None
@@ -68,7 +72,7 @@ def server_error(event: dict[str, Any]) -> ServerError:
     error = event.get("error")
     if not isinstance(error, dict):
         error = {}
-    return ServerError(code=_text(error.get("code")), message=_text(error.get("message"))[:MESSAGE_CHARS],
+    return ServerError(code=_text(error.get("code")), message=_text(error.get("message")),
                        kind=_text(error.get("type")), caused_by=_text(error.get("event_id")))
 
 
@@ -85,4 +89,11 @@ def audio(delta: object) -> bytes | None:
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
+    """A field as one short line: it goes into the log, the status and the fleet's fault events."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (int, float)):
+        text = str(value)
+    else:  # None, or a nested object: not str() of something a server may have nested deeply
+        text = "" if value is None else f"({type(value).__name__})"
+    return escape(text[:MESSAGE_CHARS])

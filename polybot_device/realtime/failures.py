@@ -11,6 +11,7 @@ number of series and alerts can name them.
 from __future__ import annotations
 
 import enum
+import math
 import os
 import socket
 import ssl
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from ..redact import escape
 from .actions import SessionOver
 
 
@@ -28,6 +30,8 @@ class Cause(enum.StrEnum):
     """The API refused the key (HTTP 401/403, invalid_api_key, no quota)."""
     KEY_UNAVAILABLE = "key_unavailable"
     """No key to try: the key file unreadable or empty, api.key_command failed."""
+    KEY_UNUSABLE = "key_unusable"
+    """The key has a character no API key has (not printable ASCII after normalising): not sent."""
     RATE_LIMITED = "rate_limited"
     """HTTP 429 at the handshake."""
     SERVER_ERROR = "server_error"
@@ -52,8 +56,9 @@ class Cause(enum.StrEnum):
 
     @property
     def is_auth(self) -> bool:
-        """No key, or a refused one: the auth-error state and a slow retry."""
-        return self in (Cause.AUTH, Cause.KEY_UNAVAILABLE)
+        """No key, an unusable or a refused one: a key state and slow retries (sooner when the key
+        file changes)."""
+        return self in (Cause.AUTH, Cause.KEY_UNAVAILABLE, Cause.KEY_UNUSABLE)
 
 
 @dataclass(frozen=True)
@@ -81,17 +86,28 @@ def rejected(exc: InvalidStatus) -> Outcome:
     status = exc.response.status_code
     if status in (401, 403):
         return Outcome(f"API key refused (HTTP {status})", Cause.AUTH)
-    retry_after = None
-    header = exc.response.headers.get("Retry-After")
-    if header:
-        try:
-            retry_after = max(0.0, float(header))
-        except ValueError:
-            retry_after = None
+    retry_after = retry_after_s(exc.response.headers.get("Retry-After"))
     if status == 429:
         return Outcome("rate limited (HTTP 429)", Cause.RATE_LIMITED,
                        retry_after_s=retry_after if retry_after is not None else 5.0)
     return Outcome(f"server refused the connection (HTTP {status})", Cause.SERVER_ERROR, retry_after_s=retry_after)
+
+
+RETRY_AFTER_MAX_S = 300.0
+"""The longest Retry-After honoured (5 minutes): ``inf`` or ``1e9`` from a broken or hostile server
+must not leave the gadget offline until someone restarts it."""
+
+
+def retry_after_s(header: str | None) -> float | None:
+    """A Retry-After header in seconds, clamped to [0, RETRY_AFTER_MAX_S]; None when absent or
+    unreadable (an HTTP date is read as unreadable: the backoff or the 429 default applies)."""
+    try:
+        seconds = float(header or "")
+    except ValueError:
+        return None
+    if math.isnan(seconds):
+        return None
+    return min(RETRY_AFTER_MAX_S, max(0.0, seconds))
 
 
 X509_V_ERR_CERT_NOT_YET_VALID = 9
@@ -134,4 +150,4 @@ def close_words(exc: ConnectionClosed) -> str:
     frame = exc.rcvd or exc.sent
     if frame is None:
         return "no close frame: the connection broke"
-    return f"code {frame.code}{': ' + frame.reason if frame.reason else ''}"
+    return f"code {frame.code}{': ' + escape(frame.reason) if frame.reason else ''}"

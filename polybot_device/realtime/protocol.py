@@ -34,6 +34,15 @@ from .context import ContextWindow
 
 log = logging.getLogger(__name__)
 
+FINISHED_ITEMS_KEPT = 64
+"""Finished (or interrupted) item ids remembered to drop their late deltas: far more than a session
+has in flight, and a flood of done events cannot grow the set."""
+OPEN_RESPONSES_MAX = 16
+"""Responses created and not yet done; a real server has one or two. Past this the oldest is
+forgotten (its late response.done is then ignored like any unknown one)."""
+TRANSCRIPT_MAX_CHARS = 2000
+"""One transcript is at most this long; a server that streams text without end is cut here."""
+
 
 class SessionUpdates:
     """What both kinds of session do alike with their configuration: send it on open, and send a
@@ -69,16 +78,18 @@ class ConversationProtocol(SessionUpdates):
         self._context = ContextWindow(keep_turns, ids) if keep_turns else None
         self.response_open = False
         self.playing_item_id: str | None = None
-        self._finished_items: set[str] = set()
+        self._finished_items: dict[str, None] = {}  # an ordered set, oldest first, FINISHED_ITEMS_KEPT at most
         self._transcript_parts: list[str] = []
+        self._transcript_chars = 0
         self._speech_end_ms = 0
-        self._responses: set[str] = set()  # ids created whose response.done has not come
+        self._responses: dict[str, None] = {}  # ids created whose response.done has not come, oldest first
 
     def interrupt(self, played_ms: int) -> list[Action]:
         """Stop-and-truncate after playback was stopped: tell the server what was really heard."""
         actions: list[Action] = []
         if self.playing_item_id is not None:
             actions.append(Send(ev.truncate(self.playing_item_id, played_ms, self._ids.next())))
+            self._finish(self.playing_item_id)  # its late deltas must not play what was just stopped
             self.playing_item_id = None
         if self.response_open:
             actions.append(Send(ev.response_cancel(self._ids.next())))
@@ -130,9 +141,12 @@ class ConversationProtocol(SessionUpdates):
         return [UtteranceEnded(end)]
 
     def _response_created(self, event: dict[str, Any]) -> list[Action]:
-        self._responses.add(_response_id(event))
+        self._responses[_response_id(event)] = None
+        if len(self._responses) > OPEN_RESPONSES_MAX:
+            del self._responses[next(iter(self._responses))]
         self.response_open = True
         self._transcript_parts.clear()
+        self._transcript_chars = 0
         return []
 
     def _audio_delta(self, event: dict[str, Any]) -> list[Action]:
@@ -154,13 +168,20 @@ class ConversationProtocol(SessionUpdates):
     def _audio_done(self, event: dict[str, Any]) -> list[Action]:
         item_id = event.get("item_id")
         if isinstance(item_id, str):
-            self._finished_items.add(item_id)
+            self._finish(item_id)
         return []
+
+    def _finish(self, item_id: str) -> None:
+        self._finished_items[item_id] = None
+        if len(self._finished_items) > FINISHED_ITEMS_KEPT:
+            del self._finished_items[next(iter(self._finished_items))]
 
     def _transcript_delta(self, event: dict[str, Any]) -> list[Action]:
         delta = event.get("delta")
-        if isinstance(delta, str):
+        if isinstance(delta, str) and self._transcript_chars < TRANSCRIPT_MAX_CHARS:
+            delta = delta[:TRANSCRIPT_MAX_CHARS - self._transcript_chars]
             self._transcript_parts.append(delta)
+            self._transcript_chars += len(delta)
         return []
 
     def _transcript_done(self, event: dict[str, Any]) -> list[Action]:
@@ -168,11 +189,12 @@ class ConversationProtocol(SessionUpdates):
         if not isinstance(text, str):
             text = "".join(self._transcript_parts)
         self._transcript_parts.clear()
-        return [Transcript("translated", text.strip())] if text.strip() else []
+        self._transcript_chars = 0
+        return _transcript("translated", text)
 
     def _input_transcript(self, event: dict[str, Any]) -> list[Action]:
         text = event.get("transcript")
-        actions: list[Action] = [Transcript("heard", text.strip())] if isinstance(text, str) and text.strip() else []
+        actions: list[Action] = _transcript("heard", text) if isinstance(text, str) else []
         usage = transcription_usage(event.get("usage"))
         return actions + [TranscriptionUsed(usage)] if usage else actions
 
@@ -191,7 +213,7 @@ class ConversationProtocol(SessionUpdates):
         if response_id not in self._responses:
             log.warning("response.done for a response that was not open (%s) ignored", response_id[:40])
             return []
-        self._responses.discard(response_id)
+        self._responses.pop(response_id, None)
         response = event.get("response")
         status = ResponseStatus.of(response.get("status", "completed") if isinstance(response, dict) else "completed")
         self.response_open = bool(self._responses)  # an older one's done must not close a newer one
@@ -229,6 +251,11 @@ class ConversationProtocol(SessionUpdates):
         "conversation.item.deleted": _item_deleted,
         "error": _error,
     }
+
+
+def _transcript(role: str, text: str) -> list[Action]:
+    text = text[:TRANSCRIPT_MAX_CHARS].strip()
+    return [Transcript(role, text)] if text else []
 
 
 def _response_id(event: dict[str, Any]) -> str:

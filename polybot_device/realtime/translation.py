@@ -14,17 +14,20 @@ from typing import Any
 
 from ..audio.resample import to_wire
 from ..audio.wire import BYTES_PER_MS, WIRE_RATE_HZ
+from ..background import call_in_daemon_thread
 from ..config import Config
 from . import decoding
 from . import events as ev
 from .actions import Action, InputTranslated, Play, Send, SessionLive, SessionOver, Transcript
-from .protocol import SessionUpdates
+from .protocol import TRANSCRIPT_MAX_CHARS, SessionUpdates
 
 log = logging.getLogger(__name__)
 
 FRAME_MS = 200
 """The translation engine works in 200 ms frames; we append exactly that."""
 FRAME_BYTES = FRAME_MS * BYTES_PER_MS
+SENTENCE_MAX_CHARS = 400
+"""Transcript fragments are logged a sentence at a time, or every this many characters."""
 
 
 def translation_session_update(config: Config, target: str, event_id: str) -> dict[str, Any]:
@@ -98,9 +101,9 @@ class TranslationProtocol(SessionUpdates):
         if pcm is None:
             log.warning("translation audio delta with bad base64 ignored (%d chars)", len(delta))
             return []
-        pcm = _as_wire(pcm, event.get("sample_rate"), event.get("channels"))
+        rate, channels = _stated_format(event.get("sample_rate"), event.get("channels"))
         self.playing_item_id = self.ITEM_ID
-        return [Play(self.ITEM_ID, pcm)] if pcm else []
+        return [Play(self.ITEM_ID, pcm, rate, channels)] if pcm else []
 
     def _progress(self, event: dict[str, Any]) -> list[Action]:
         """Output events carry ``elapsed_ms``: the input position the output was made from. Only
@@ -115,11 +118,12 @@ class TranslationProtocol(SessionUpdates):
         delta = event.get("delta")
         if not isinstance(delta, str):
             return []
-        parts.append(delta)
+        parts.append(delta[:SENTENCE_MAX_CHARS])
         text = "".join(parts)
-        if len(text) > 400 or text.rstrip().endswith((".", "?", "!", "。", "？", "！")):
+        if len(text) >= SENTENCE_MAX_CHARS or text.rstrip().endswith((".", "?", "!", "。", "？", "！")):
             parts.clear()
-            return [Transcript(role, text.strip())] if text.strip() else []
+            text = text[:TRANSCRIPT_MAX_CHARS].strip()
+            return [Transcript(role, text)] if text else []
         return []
 
     def _flush(self) -> list[Action]:
@@ -132,11 +136,21 @@ class TranslationProtocol(SessionUpdates):
         return out
 
 
-def _as_wire(pcm: bytes, rate: Any, channels: Any) -> bytes:
+def _stated_format(rate: Any, channels: Any) -> tuple[int, int]:
     """Deltas may state their own rate and channel count: honour them rather than assume."""
     channels = channels if isinstance(channels, int) and 0 < channels <= MAX_DELTA_CHANNELS else 1
     rate = rate if isinstance(rate, int) and DELTA_RATES_HZ[0] <= rate <= DELTA_RATES_HZ[1] else WIRE_RATE_HZ
-    return to_wire(pcm, rate, channels)
+    return rate, channels
+
+
+async def as_wire(play: Play) -> Play:
+    """``play`` in the wire format. A conversion runs in a daemon thread, never on the event loop:
+    one 4 MiB delta stated at 8 kHz takes ~60 ms of CPU here and several times that on a Pi Zero,
+    time in which no heartbeat, button or keepalive would run."""
+    if play.is_wire:
+        return play
+    pcm = await call_in_daemon_thread(lambda: to_wire(play.pcm, play.rate_hz, play.channels), "resample")
+    return Play(play.item_id, pcm)
 
 
 MAX_DELTA_CHANNELS = 8

@@ -82,3 +82,38 @@ def test_every_number_in_the_config_has_a_finite_maximum():
     unbounded = [path for path, meta in found.items()
                  if meta.get("max") is None or not math.isfinite(meta["max"])]
     assert not unbounded
+
+
+KEY_IN_THE_WRONG_PLACE = "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34"
+AZURE_KEY = "0f3a9c2b7d4e41a8b6c5d9e0f1a2b3c4"
+
+
+@pytest.mark.parametrize("data", [
+    {"languages": ["es", KEY_IN_THE_WRONG_PLACE]},
+    {"api": {"url": KEY_IN_THE_WRONG_PLACE}},
+    {"api": {"auth_header": AZURE_KEY}},
+    {"metrics": {"textfile": AZURE_KEY}},
+    {"fleet": {"update_lock_file": KEY_IN_THE_WRONG_PLACE}},
+    {"audio": {"echo_gate": AZURE_KEY}},
+    {"mode": KEY_IN_THE_WRONG_PLACE},
+])
+def test_a_key_pasted_into_the_wrong_field_is_not_echoed_by_the_error(data):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    message = str(caught.value)
+    assert "Ab12Cd34" not in message and "0f3a9c2b" not in message, message
+    assert "expected" in message or "unknown key" in message  # still says what is wrong, and where
+
+
+def test_a_yaml_syntax_error_does_not_quote_a_key_on_the_offending_line(tmp_path):
+    path = tmp_path / "polybot.yaml"
+    path.write_text(f"api:\n  url: wss://api.openai.com/v1/realtime\n  key_file: \"{KEY_IN_THE_WRONG_PLACE}\n  x: [\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "YAML syntax error" in str(caught.value)
+    assert "Ab12Cd34" not in str(caught.value)
+
+
+def test_ordinary_values_are_still_quoted_in_full():
+    with pytest.raises(ConfigError, match=r"got 'gpt-realtime-2025-08-28-preview-x'"):
+        parse_config({"mode": "gpt-realtime-2025-08-28-preview-x"})

@@ -13,7 +13,14 @@ from websockets.frames import Close
 from websockets.http11 import Response
 
 from polybot_device.realtime.actions import SessionOver
-from polybot_device.realtime.failures import Cause, close_words, ended_by_server, rejected, unreachable
+from polybot_device.realtime.failures import (
+    RETRY_AFTER_MAX_S,
+    Cause,
+    close_words,
+    ended_by_server,
+    rejected,
+    unreachable,
+)
 
 
 def refused(status: int, retry_after: str | None = None):
@@ -38,6 +45,17 @@ def test_rate_limiting_waits_as_long_as_the_server_asks_or_five_seconds():
 def test_a_server_error_honours_retry_after_and_otherwise_leaves_it_to_the_backoff():
     assert refused(503, "2.5").retry_after_s == 2.5
     assert refused(503, "-3").retry_after_s == 0.0  # never a negative wait
+
+
+@pytest.mark.parametrize("header", ["inf", "1e9", "Infinity", "99999999999999999999"])
+def test_an_endless_retry_after_is_capped_at_minutes(header):
+    assert refused(429, header).retry_after_s == RETRY_AFTER_MAX_S == 300.0
+    assert refused(503, header).retry_after_s == RETRY_AFTER_MAX_S
+
+
+def test_a_retry_after_that_is_not_a_number_is_ignored():
+    assert refused(429, "nan").retry_after_s == 5.0
+    assert refused(503, "NaN").retry_after_s is None
     outcome = refused(500)
     assert outcome.retry_after_s is None and not outcome.auth
     assert outcome.words == "server refused the connection (HTTP 500)" and outcome.cause is Cause.SERVER_ERROR
@@ -102,4 +120,4 @@ def test_a_session_the_server_ended_is_counted_by_why_and_whether_it_had_been_li
 def test_every_cause_is_a_metrics_label_of_its_own():
     labels = [cause.value for cause in Cause]
     assert len(set(labels)) == len(labels) and all(label.isidentifier() for label in labels)
-    assert {cause for cause in Cause if cause.is_auth} == {Cause.AUTH, Cause.KEY_UNAVAILABLE}
+    assert {cause for cause in Cause if cause.is_auth} == {Cause.AUTH, Cause.KEY_UNAVAILABLE, Cause.KEY_UNUSABLE}

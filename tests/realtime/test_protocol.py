@@ -2,6 +2,7 @@
 
 import base64
 import json
+import tracemalloc
 
 import pytest
 
@@ -17,7 +18,7 @@ from polybot_device.realtime.actions import (
     Transcript,
 )
 from polybot_device.realtime.instructions import conversation_instructions, one_way_instructions
-from polybot_device.realtime.protocol import ConversationProtocol
+from polybot_device.realtime.protocol import TRANSCRIPT_MAX_CHARS, ConversationProtocol
 from tests.validation import validate
 
 
@@ -118,6 +119,49 @@ def test_interrupt_truncates_the_playing_item_with_the_ms_heard_and_cancels_an_o
     for e in events:
         validate(e)
     assert protocol.interrupt(0) == []  # nothing playing any more: nothing to truncate
+
+
+def test_late_deltas_of_an_interrupted_item_are_not_played_again():
+    protocol, _ = make_protocol()
+    protocol.handle({"type": "response.created", "response": {"id": "resp_1"}})
+    assert protocol.handle(delta(item="item_x"))
+    protocol.interrupt(played_ms=400)
+    assert protocol.handle(delta(item="item_x")) == []  # already on its way when we stopped it
+    assert protocol.handle(delta(item="item_y"))  # the next answer plays
+
+
+def test_a_flood_of_items_responses_and_transcript_text_does_not_grow_the_session_state():
+    protocol, _ = make_protocol()
+
+    def flood(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            protocol.handle({"type": "response.created", "response": {"id": f"resp_{i:0>200}"}})
+            protocol.handle({"type": "response.output_audio.done", "item_id": f"item_{i:0>200}"})
+            protocol.handle({"type": "response.output_audio_transcript.delta", "delta": "x" * 1000})
+
+    flood(200, 0)  # settle: every bound reached
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        flood(5000, 200)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, grown  # unbounded, it is over 3 MB
+    acts = protocol.handle({"type": "response.output_audio_transcript.done"})
+    assert acts == [Transcript("translated", "x" * 1000)]  # only since the last response.created
+
+
+def test_a_transcript_without_end_is_cut():
+    protocol, _ = make_protocol()
+    protocol.handle({"type": "response.created", "response": {"id": "resp_1"}})
+    for _ in range(100):
+        protocol.handle({"type": "response.output_audio_transcript.delta", "delta": "y" * 1000})
+    (transcript,) = protocol.handle({"type": "response.output_audio_transcript.done"})
+    assert transcript.text == "y" * TRANSCRIPT_MAX_CHARS
+    (heard,) = protocol.handle({"type": "conversation.item.input_audio_transcription.completed",
+                                "transcript": "z" * 100_000})
+    assert heard.text == "z" * TRANSCRIPT_MAX_CHARS
 
 
 def test_speech_started_reports_its_position_and_response_done_its_status():

@@ -1,6 +1,7 @@
 """Interpreter mode's protocol, with plain values: what the gadget sends to open and change a
 translation session, and what it plays and logs from the server's events."""
 
+import asyncio
 import base64
 import json
 
@@ -11,7 +12,7 @@ from polybot_device.config import parse_config
 from polybot_device.realtime import events as ev
 from polybot_device.realtime.actions import InputTranslated, Play, Send, SessionLive, SessionOver, Transcript
 from polybot_device.realtime.events import translation_append_json
-from polybot_device.realtime.translation import FRAME_BYTES, TranslationProtocol, translation_session_update
+from polybot_device.realtime.translation import FRAME_BYTES, TranslationProtocol, as_wire, translation_session_update
 from tests.validation import validate
 
 
@@ -71,11 +72,52 @@ def test_audio_at_another_rate_or_in_stereo_is_played_at_24_khz_mono():
     t = np.arange(4800) / 48000  # 100 ms of 1 kHz at 48 kHz, the same in both channels
     tone = (8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
     stereo = np.repeat(tone, 2).tobytes()
-    (play,) = protocol.handle(audio_delta(stereo, sample_rate=48000, channels=2))
+    (stated,) = protocol.handle(audio_delta(stereo, sample_rate=48000, channels=2))
+    assert (stated.rate_hz, stated.channels, stated.pcm) == (48000, 2, stereo)  # handle() converts nothing
+    play = asyncio.run(as_wire(stated))
+    assert play.is_wire
     out = np.frombuffer(play.pcm, dtype=np.int16)
     assert len(out) == pytest.approx(2400, abs=10)  # 100 ms at 24 kHz
     spectrum = np.abs(np.fft.rfft(out * np.hanning(len(out))))
     assert np.argmax(spectrum) * 24000 / len(out) == pytest.approx(1000, rel=0.02)  # same pitch
+
+
+@pytest.mark.parametrize("rate,channels", [(1, 1), (0, 2), (10**9, 1), (48000, 10**6), ("48000", 2.5), (None, -1)])
+def test_a_format_no_audio_has_is_read_as_the_wire_format(rate, channels):
+    protocol, _ = make()
+    (play,) = protocol.handle(audio_delta(bytes(960), sample_rate=rate, channels=channels))
+    assert play.rate_hz in (24000, 48000) and 1 <= play.channels <= 8  # never a 24,000-fold clip
+
+
+def test_a_large_delta_in_another_format_is_converted_while_the_loop_runs_on():
+    big = Play(TranslationProtocol.ITEM_ID, bytes(3 * 1024 * 1024), 8000, 1)  # near the 4 MiB frame cap
+
+    async def main() -> tuple[int, Play]:
+        ticks, converting = 0, True
+
+        async def tick() -> None:
+            nonlocal ticks
+            while converting:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        seen = ticks
+        play = await as_wire(big)
+        converting = False
+        await ticker
+        return ticks - seen, play
+
+    ticks_while_converting, play = asyncio.run(main())
+    assert ticks_while_converting > 0  # on the loop, the ticker could not have run at all
+    assert len(play.pcm) == 3 * len(big.pcm)  # 8 kHz -> 24 kHz
+
+
+def test_one_huge_transcript_fragment_is_cut():
+    protocol, _ = make()
+    (t,) = protocol.handle(text_delta("output", "x" * 1_000_000))
+    assert len(t.text) <= 400
 
 
 @pytest.mark.parametrize("event", [

@@ -118,6 +118,18 @@ def test_config_and_key_move_off_the_boot_partition_with_safe_modes(card: Card) 
     assert KEY not in out.stdout + out.stderr
 
 
+def test_a_key_saved_with_a_bom_or_pasted_with_invisible_spaces_is_imported_clean(card: Card) -> None:
+    card.put("polybot.yaml", GOOD_CONFIG)
+    (card.boot / "openai_api_key").write_bytes(
+        ("\ufeff" + KEY[:5] + "\u200b" + KEY[5:] + "\u00a0\u202f\r\n").encode())  # Notepad, a web page
+
+    out = card.run()
+
+    assert out.returncode == 0, out.stderr
+    assert (card.etc / "openai_api_key").read_bytes() == KEY.encode()
+    assert "configuration is valid" in out.stderr
+
+
 def test_no_temporary_copies_are_left_next_to_the_config(card: Card) -> None:
     card.put("polybot.yaml", GOOD_CONFIG)
     card.put("openai_api_key", KEY)

@@ -51,3 +51,26 @@ def test_script_prints_its_usage(script: str) -> None:
 def test_installers_refuse_to_run_without_root(script: str) -> None:
     out = subprocess.run([str(REPO / script)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 1 and "run as root" in out.stderr
+
+
+def _clean_key_function(script: str) -> str:
+    text = (REPO / script).read_text()
+    start = text.index("clean_key() {")
+    return text[start:text.index("\n}\n", start) + 3]
+
+
+@pytest.mark.parametrize("script", ["scripts/install.sh", "image/firstboot/polybot-firstboot"])
+def test_installers_strip_what_editors_and_copy_paste_add_to_a_key(script: str) -> None:
+    key = "sk-proj-0123456789abcdef"
+    raw = "\ufeff" + key[:5] + "\u200b\u200c\u200d\u2060" + key[5:] + "\u00a0\u2007\u202f \t\r\n"
+    function = _clean_key_function(script)
+    cleaned = subprocess.run(["bash", "-c", function + "\nclean_key"], input=raw.encode(), capture_output=True,
+                             check=True).stdout
+    assert cleaned == key.encode()
+    other = subprocess.run(["bash", "-c", function + "\nclean_key"], input="sk-\u2013x\n".encode(),
+                           capture_output=True, check=True).stdout
+    assert other == "sk-\u2013x".encode()  # not invisible: left for the daemon's "API key unusable"
+
+
+def test_both_installers_clean_a_key_the_same_way() -> None:
+    assert _clean_key_function("scripts/install.sh") == _clean_key_function("image/firstboot/polybot-firstboot")
