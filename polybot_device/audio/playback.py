@@ -46,10 +46,7 @@ from .wire import BYTES_PER_S
 log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 1.0  # nothing to play: the thread still wakes this often (watchdog heartbeat)
-DRAIN_S = 0.8
-"""stop(): how much of what is queued still plays before the PCM is closed. The daemon must exit
-within 2 s of SIGTERM, and stop() may block for this plus 0.5 s: a long spoken notice queued
-whole would otherwise hold the exit past the deadline."""
+DRAIN_S = 0.8  # stop(): queued audio still played; stop() blocks up to this + 0.5 s, inside the 2 s SIGTERM exit
 
 
 class SpeakerPlayback:
